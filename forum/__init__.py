@@ -1,0 +1,73 @@
+"""The forum for rare-disease communities: create_app builds the Flask application."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from forum import config
+from forum.database import configure_engine
+from forum.extensions import csrf, db, limiter, login_manager, migrate
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(overrides: dict | None = None) -> Flask:
+    """Build the application: settings from the environment, then `overrides` (for tests)."""
+    app = Flask(
+        __name__,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+        instance_path=str(ROOT / "instance"),
+    )
+    app.config.update(config.load(app.instance_path))
+    if overrides:
+        app.config.update(overrides)
+    if not app.config["CONTENT_DIR"]:
+        app.config["CONTENT_DIR"] = str(ROOT / "content")
+
+    if app.config["PROXY_FIX"]:
+        hops = app.config["PROXY_FIX"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+
+    _init_extensions(app)
+    _register_blueprints(app)
+
+    from forum import cli, errors, security, templating
+
+    errors.register(app)
+    security.register(app)
+    templating.register(app)
+    cli.register(app)
+
+    if not app.debug and not app.testing:
+        logging.basicConfig(level=logging.INFO)
+    return app
+
+
+def _init_extensions(app: Flask) -> None:
+    db.init_app(app)
+    with app.app_context():
+        configure_engine(db.engine)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please log in to continue."
+    login_manager.login_message_category = "info"
+
+    from forum import auth
+
+    login_manager.user_loader(auth.load_user)
+    login_manager.unauthorized_handler(auth.unauthorized)
+
+
+def _register_blueprints(app: Flask) -> None:
+    from forum import auth, comments, diseases, home, maps, members, questions
+
+    for module in (home, diseases, questions, comments, maps, auth, members):
+        app.register_blueprint(module.bp)

@@ -1,0 +1,5 @@
+"""Threaded comments under a question. (Placeholder: the comments issue builds them.)"""
+
+from flask import Blueprint
+
+bp = Blueprint("comments", __name__)

@@ -1,0 +1,118 @@
+"""Settings: safe defaults, every one overridable from the environment."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or wrong; the message says which and how to fix it."""
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    try:
+        return int(value)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a whole number, got {value!r}") from exc
+
+
+def _secret_key(instance_path: Path, production: bool) -> str:
+    """The SECRET_KEY from the environment, or one generated once into the instance folder."""
+    key = os.environ.get("SECRET_KEY", "").strip()
+    if key:
+        return key
+    if production:
+        raise ConfigError(
+            "SECRET_KEY is not set. In production (FORUM_ENV=production) the secret key must "
+            "come from the environment, e.g. SECRET_KEY=$(python -c 'import secrets; "
+            "print(secrets.token_hex(32))')."
+        )
+    key_file = instance_path / "secret_key"
+    if key_file.exists():
+        return key_file.read_text().strip()
+    instance_path.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    # Created with owner-only permissions: the key signs every session cookie.
+    fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key)
+    return key
+
+
+def _database_url(instance_path: Path) -> str:
+    url = os.environ.get("DATABASE_URL", "").strip()
+    if not url:
+        instance_path.mkdir(parents=True, exist_ok=True)
+        return f"sqlite:///{instance_path / 'forum.db'}"
+    # Hosted PostgreSQL often hands out postgres:// URLs; SQLAlchemy needs a driver name.
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    if not url.startswith(("sqlite:", "postgresql+psycopg:")):
+        raise ConfigError(
+            f"DATABASE_URL {url!r} is not supported: use sqlite:///path/to/forum.db "
+            "or postgresql+psycopg://user@host/dbname"
+        )
+    return url
+
+
+def load(instance_path: str) -> dict:
+    """Build the configuration mapping for create_app from the environment."""
+    instance = Path(instance_path)
+    production = os.environ.get("FORUM_ENV", "development").strip().lower() == "production"
+    redis_url = os.environ.get("REDIS_URL", "").strip() or None
+    https = _env_bool("FORUM_HTTPS", production)
+    return {
+        "FORUM_ENV": "production" if production else "development",
+        "SECRET_KEY": _secret_key(instance, production),
+        "SQLALCHEMY_DATABASE_URI": _database_url(instance),
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "REDIS_URL": redis_url,
+        "MAX_CONTENT_LENGTH": _env_int("MAX_CONTENT_LENGTH", 64 * 1024),
+        # Sessions and cookies
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": https,
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_SECURE": https,
+        "PREFERRED_URL_SCHEME": "https" if https else "http",
+        "FORUM_HTTPS": https,
+        # Trust X-Forwarded-* only when the operator says a proxy sits in front.
+        "PROXY_FIX": _env_int("PROXY_FIX", 0),
+        # CSRF tokens live as long as the session; a form left open for hours still posts.
+        "WTF_CSRF_TIME_LIMIT": None,
+        # Rate limits (Flask-Limiter); storage is Redis when REDIS_URL is set.
+        "RATELIMIT_ENABLED": _env_bool("RATELIMIT_ENABLED", True),
+        "RATELIMIT_STORAGE_URI": redis_url or "memory://",
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "RATELIMIT_LOGIN_IP": os.environ.get("RATELIMIT_LOGIN_IP", "10 per minute;50 per hour"),
+        "RATELIMIT_LOGIN_ACCOUNT": os.environ.get("RATELIMIT_LOGIN_ACCOUNT", "5 per minute;20 per hour"),
+        "RATELIMIT_SIGNUP": os.environ.get("RATELIMIT_SIGNUP", "5 per hour"),
+        "RATELIMIT_VOTE": os.environ.get("RATELIMIT_VOTE", "60 per minute;600 per hour"),
+        "RATELIMIT_POST_MEMBER": os.environ.get("RATELIMIT_POST_MEMBER", "10 per minute;100 per hour"),
+        "RATELIMIT_POST_GUEST": os.environ.get("RATELIMIT_POST_GUEST", "3 per minute;20 per hour"),
+        "RATELIMIT_QUESTION": os.environ.get("RATELIMIT_QUESTION", "5 per hour"),
+        "RATELIMIT_MAP": os.environ.get("RATELIMIT_MAP", "20 per hour"),
+        # Features
+        "GUEST_COMMENTS": _env_bool("GUEST_COMMENTS", True),
+        "COMMENT_MAX_DEPTH": _env_int("COMMENT_MAX_DEPTH", 6),
+        "COMMENT_EDIT_MINUTES": _env_int("COMMENT_EDIT_MINUTES", 30),
+        "COMMENTS_PER_PAGE": _env_int("COMMENTS_PER_PAGE", 50),
+        "REPLIES_SHOWN": _env_int("REPLIES_SHOWN", 3),
+        "QUESTIONS_PER_PAGE": _env_int("QUESTIONS_PER_PAGE", 20),
+        "TOP_QUESTIONS_SHOWN": _env_int("TOP_QUESTIONS_SHOWN", 8),
+        "CONTENT_DIR": os.environ.get("CONTENT_DIR", ""),
+    }

@@ -1,0 +1,32 @@
+"""The home page with its disease search, and the health check."""
+
+from flask import Blueprint, make_response, render_template, request
+from sqlalchemy import text
+
+from forum.extensions import db
+from forum.htmx import vary_on_htmx, wants_fragment
+from forum.models.diseases import search_diseases
+
+bp = Blueprint("home", __name__)
+
+
+@bp.get("/")
+def index():
+    """List the diseases, filtered by the search box (a fragment for htmx as-you-type)."""
+    query = request.args.get("q", "")[:100]
+    diseases = search_diseases(query)
+    template = "home/_disease_list.html" if wants_fragment() else "home/index.html"
+    return vary_on_htmx(
+        make_response(render_template(template, diseases=diseases, q=query))
+    )
+
+
+@bp.get("/healthz")
+def healthz():
+    """Answer 200 only when the database answers a query."""
+    try:
+        db.session.execute(text("SELECT 1"))
+    except Exception:  # noqa: BLE001 - any database failure means "not healthy"
+        db.session.rollback()
+        return {"status": "error", "database": "unreachable"}, 503
+    return {"status": "ok", "database": "ok"}

@@ -1,0 +1,9 @@
+"""The forum's tables, one module per aggregate."""
+
+from forum.models.comments import Comment, CommentRevision
+from forum.models.diseases import Disease
+from forum.models.map_entries import MapEntry
+from forum.models.questions import Question, Vote
+from forum.models.users import User
+
+__all__ = ["Comment", "CommentRevision", "Disease", "MapEntry", "Question", "User", "Vote"]

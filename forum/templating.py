@@ -1,0 +1,37 @@
+"""Template filters and globals: dates for people, pluralized counts."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import Flask
+
+from forum.models.base import utcnow
+
+
+def time_ago(moment: datetime, now: datetime | None = None) -> str:
+    """A short relative time ("3 hours ago") for a naive UTC datetime."""
+    seconds = int(((now or utcnow()) - moment).total_seconds())
+    if seconds < 60:
+        return "just now"
+    for unit, size in (("year", 31_536_000), ("month", 2_592_000), ("week", 604_800),
+                       ("day", 86_400), ("hour", 3_600), ("minute", 60)):
+        if seconds >= size:
+            count = seconds // size
+            return f"{count} {unit}{'s' if count != 1 else ''} ago"
+    return "just now"
+
+
+def plural(count: int, singular: str, plural_form: str | None = None) -> str:
+    """'1 vote', '3 votes'."""
+    word = singular if count == 1 else (plural_form or singular + "s")
+    return f"{count:,} {word}"
+
+
+def register(app: Flask) -> None:
+    app.jinja_env.filters["time_ago"] = time_ago
+    app.jinja_env.filters["iso"] = lambda d: d.strftime("%Y-%m-%dT%H:%M:%SZ")
+    app.jinja_env.filters["long_date"] = lambda d: f"{d:%B} {d.day}, {d:%Y}"
+    app.jinja_env.globals["plural"] = plural
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True

@@ -1,0 +1,173 @@
+"""The foundation's pages as a visitor sees them."""
+
+from datetime import timedelta
+
+import pytest
+
+from tests.conftest import HTMX
+
+
+@pytest.fixture
+def disease(make):
+    return make.make_disease("Scleromyxedema", synonyms=["Arndt-Gottron syndrome"])
+
+
+def test_home_lists_diseases_with_counts(client, make, disease):
+    make.make_question(disease)
+    make.make_map_entry(disease)
+    make.make_disease("Alkaptonuria", synonyms=["Black urine disease"])
+
+    page = client.get("/")
+
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "Scleromyxedema" in html and "Alkaptonuria" in html
+    assert "1 member · 1 question" in html
+    assert "<title>" in html and 'name="description"' in html and 'name="viewport"' in html
+
+
+@pytest.mark.parametrize("query", ["sclero", "SCLERO", "gottron"])
+def test_home_search_by_name_or_synonym(client, make, disease, query):
+    make.make_disease("Alkaptonuria", synonyms=["Black urine disease"])
+
+    html = client.get("/", query_string={"q": query}).get_data(as_text=True)
+
+    assert "Scleromyxedema" in html
+    assert "Alkaptonuria" not in html
+
+
+def test_home_search_with_htmx_returns_only_the_list(client, make, disease):
+    response = client.get("/", query_string={"q": "sclero"}, headers=HTMX)
+
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "<html" not in html and 'id="disease-list"' in html
+    assert "Scleromyxedema" in html
+    assert "HX-Request" in response.headers["Vary"]
+
+
+def test_home_search_treats_wildcards_literally(client, disease):
+    html = client.get("/", query_string={"q": "%"}).get_data(as_text=True)
+    assert "No disease matches" in html
+
+
+def test_disease_page_shows_top_questions_ranked_by_votes_then_newest(client, make, disease):
+    make.make_question(disease, "Is it contagious?", votes=1, age=timedelta(days=3))
+    make.make_question(disease, "What are the latest advances?", votes=3, age=timedelta(days=9))
+    make.make_question(disease, "Is it hereditary?", votes=1, age=timedelta(days=1))
+    make.make_map_entry(disease)
+    make.make_map_entry(disease)
+
+    html = client.get("/diseases/scleromyxedema").get_data(as_text=True)
+
+    order = [html.index(t) for t in ("latest advances", "hereditary", "contagious")]
+    assert order == sorted(order)
+    assert "Also known as Arndt-Gottron syndrome" in html
+    assert "View more questions of Scleromyxedema" in html
+    assert "There are 2 people in the map" in html
+    assert "Join the Scleromyxedema community" in html
+
+
+def test_question_page_shows_article_and_other_questions(client, make, disease):
+    question = make.make_question(
+        disease, "What are the latest advances in Scleromyxedema?",
+        prompt="New treatments and research", body="## Treatments\n\nIVIG **helps** many.",
+    )
+    make.make_question(disease, "Is it contagious?")
+
+    response = client.get(f"/diseases/scleromyxedema/questions/{question.slug}")
+
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "<h1>What are the latest advances in Scleromyxedema?</h1>" in html
+    assert "New treatments and research" in html
+    assert "<h2>Treatments</h2>" in html and "<strong>helps</strong>" in html
+    assert "Other top questions" in html and "Is it contagious?" in html
+    assert "<time datetime=" in html
+    assert "There are 0 people in the map" in html
+
+
+def test_all_questions_sorts_and_paginates_without_repeats(app, client, make, disease):
+    app.config["QUESTIONS_PER_PAGE"] = 4
+    # Ties on votes and on creation time: the id must break them.
+    for n in range(10):
+        make.make_question(disease, f"Tied question number {n}?", votes=n % 2,
+                           age=timedelta(days=n % 3))
+
+    seen = []
+    for page in (1, 2, 3):
+        html = client.get(f"/diseases/scleromyxedema/questions?page={page}").get_data(True)
+        seen += [line for line in html.splitlines() if "question-title" in line]
+    assert len(seen) == 10 and len(set(seen)) == 10
+
+    new = client.get("/diseases/scleromyxedema/questions?sort=new").get_data(as_text=True)
+    top = client.get("/diseases/scleromyxedema/questions?sort=top").get_data(as_text=True)
+    # Newest first, then id: ages 0 are n = 9, 6, 3, 0.
+    assert new.index("number 9?") < new.index("number 6?") < new.index("number 0?")
+    # Voted first (odd n), then newest, then id: 9, 3 (age 0), then 7, 1 (age 1).
+    assert top.index("number 9?") < top.index("number 3?") < top.index("number 7?")
+    assert "number 0?" not in top
+
+
+def test_unknown_sort_falls_back_to_top(client, disease):
+    assert client.get("/diseases/scleromyxedema/questions?sort=bogus").status_code == 200
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/diseases/no-such-disease",
+        "/diseases/scleromyxedema/questions/no-such-question",
+        "/diseases/no-such-disease/questions",
+        "/diseases/scleromyxedema/questions?page=99",
+        "/no/such/page",
+    ],
+)
+def test_unknown_pages_give_a_real_404_page(client, disease, url):
+    response = client.get(url)
+
+    html = response.get_data(as_text=True)
+    assert response.status_code == 404
+    assert "<html" in html and "Page not found" in html
+    assert "Go to the list of diseases" in html
+
+
+def test_server_error_page_has_no_traceback(app, client):
+    @app.get("/boom")
+    def boom():
+        raise RuntimeError("secret internals")
+
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    response = client.get("/boom")
+
+    html = response.get_data(as_text=True)
+    assert response.status_code == 500
+    assert "Something went wrong" in html
+    assert "secret internals" not in html and "Traceback" not in html
+
+
+def test_healthz_answers_when_the_database_does(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json == {"status": "ok", "database": "ok"}
+
+
+def test_healthz_fails_when_the_database_does_not(app, client, monkeypatch):
+    from forum.extensions import db
+
+    def broken(*args, **kwargs):
+        raise ConnectionError("database went away")
+
+    monkeypatch.setattr(db.session, "execute", broken)
+    response = client.get("/healthz")
+    assert response.status_code == 503
+
+
+def test_static_assets_are_local(client):
+    html = client.get("/").get_data(as_text=True)
+    assert "/static/vendor/htmx-2.0.11.min.js" in html
+    assert "https://" not in html.split("<body")[0]
+    for path in ("/static/vendor/htmx-2.0.11.min.js", "/static/favicon.svg"):
+        response = client.get(path)
+        assert response.status_code == 200
+        response.close()
