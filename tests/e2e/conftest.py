@@ -88,3 +88,18 @@ def assert_no_navigation(page):
 
 def check_no_navigation(page) -> bool:
     return page.evaluate("window.__stayed === true")
+
+
+def sign_in(page, app, user) -> None:
+    """Give the browser page a session cookie for `user`, as a successful login would.
+
+    For tests of features other than login itself; the accounts tests log in through the form.
+    """
+    serializer = app.session_interface.get_signing_serializer(app)
+    cookie = serializer.dumps({"_user_id": user.get_id(), "_fresh": True})
+    page.goto("/healthz")
+    base_url = page.url.rsplit("/healthz", 1)[0]
+    page.context.add_cookies([
+        {"name": app.config["SESSION_COOKIE_NAME"], "value": cookie, "url": base_url,
+         "httpOnly": True, "sameSite": "Lax"}
+    ])
