@@ -1,13 +1,19 @@
-"""Command-line tasks: `flask --app forum seed`, and more as features arrive."""
+"""Command-line tasks: `flask --app forum seed` and `flask --app forum create-admin NAME`."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import click
 from flask import Flask, current_app
 
+from forum.accounts import create_user, user_by_username, username_problem
+from forum.extensions import db
+from forum.passwords import password_problem
 from forum.seed import load_demo_content
+
+ADMIN_PASSWORD_ENV = "FORUM_ADMIN_PASSWORD"
 
 
 def register(app: Flask) -> None:
@@ -19,3 +25,30 @@ def register(app: Flask) -> None:
         folder = Path(content or current_app.config["CONTENT_DIR"])
         report = load_demo_content(folder)
         click.echo(f"Seeded demo content from {folder}: {report}.")
+
+    @app.cli.command("create-admin")
+    @click.argument("username")
+    def create_admin(username: str) -> None:
+        """Make USERNAME an administrator, creating the account if needed.
+
+        The password of a new account is prompted for, or read from FORUM_ADMIN_PASSWORD
+        for scripts.
+        """
+        existing = user_by_username(username)
+        if existing is not None:
+            existing.role = "admin"
+            db.session.commit()
+            click.echo(f"{existing.username} is now an administrator.")
+            return
+        problem = username_problem(username)
+        if problem:
+            raise click.BadParameter(problem, param_hint="USERNAME")
+        password = os.environ.get(ADMIN_PASSWORD_ENV) or click.prompt(
+            "Password", hide_input=True, confirmation_prompt=True
+        )
+        problem = password_problem(password, username)
+        if problem:
+            raise click.ClickException(f"That password cannot be used: {problem}")
+        user = create_user(username, password, role="admin")
+        db.session.commit()
+        click.echo(f"Created the administrator account {user.username}.")

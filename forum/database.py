@@ -30,10 +30,11 @@ def configure_engine(engine: Engine) -> None:
     def _sqlite_begin(conn):
         # A deferred transaction that reads then writes must upgrade its lock, and that upgrade
         # fails at once with "database is locked" whatever the busy timeout. Taking the write
-        # lock at BEGIN makes writers queue on the busy timeout instead. Safe requests never
-        # write (no state changes on GET), so they start a plain read transaction and WAL
-        # lets them run beside a writer.
-        if has_request_context() and request.method in SAFE_METHODS:
-            conn.exec_driver_sql("BEGIN")
-        else:
+        # lock at BEGIN makes concurrent writers queue on the busy timeout instead. Safe
+        # requests never write (no state changes on GET), so they start a plain read
+        # transaction that WAL runs beside a writer; so does work outside a request (CLI,
+        # tests), which must not hold the write lock while it merely reads.
+        if has_request_context() and request.method not in SAFE_METHODS:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            conn.exec_driver_sql("BEGIN")

@@ -5,6 +5,7 @@ from flask import Blueprint, current_app, render_template
 from forum.extensions import db
 from forum.models import Disease
 from forum.models.questions import top_questions
+from forum.voting import vote_states_for_page
 
 bp = Blueprint("diseases", __name__, url_prefix="/diseases")
 
@@ -19,4 +20,9 @@ def show(slug: str):
     """Show a disease with its top questions."""
     disease = disease_or_404(slug)
     questions = top_questions(disease, current_app.config["TOP_QUESTIONS_SHOWN"])
-    return render_template("diseases/show.html", disease=disease, questions=questions)
+    return render_template(
+        "diseases/show.html",
+        disease=disease,
+        questions=questions,
+        votes=vote_states_for_page(questions),
+    )

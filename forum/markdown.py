@@ -6,8 +6,9 @@ import nh3
 from markdown_it import MarkdownIt
 
 # Raw HTML in the source is shown as text ("html": False); the sanitizer is the second wall.
+# Comments get a small subset: no images and no headings (a "# " line stays plain text).
 _md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False}).disable(
-    ["image"]
+    ["image", "heading", "lheading"]
 )
 _article_md = MarkdownIt("commonmark", {"html": False}).enable("table")
 

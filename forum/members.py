@@ -1,5 +1,140 @@
-"""Member profiles. (Placeholder: the accounts issue builds profiles, export and deletion.)"""
+"""Member profiles, and a member's own account: password, export and deletion."""
 
-from flask import Blueprint
+from __future__ import annotations
 
-bp = Blueprint("members", __name__, url_prefix="/members")
+import json
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    make_response,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_login import current_user, login_required, logout_user
+
+from forum.account_forms import ChangePasswordForm, DeleteAccountForm
+from forum.accounts import (
+    change_password,
+    delete_account,
+    export_account,
+    member_comments,
+    member_communities,
+    member_questions,
+    questions_by_id,
+    user_by_username,
+)
+from forum.auth import go_to, start_session
+from forum.extensions import db
+from forum.htmx import is_htmx
+from forum.passwords import verify_password
+from forum.security import no_store
+
+bp = Blueprint("members", __name__)
+
+TABS = ("questions", "comments")
+WRONG_PASSWORD = "That is not your current password."
+
+
+@bp.get("/members/<username>")
+def show(username: str):
+    """A member's profile: role, date joined, communities, and their questions or comments."""
+    member = user_by_username(username)
+    if member is None:
+        abort(404)
+    own = current_user.is_authenticated and current_user.id == member.id
+    tab = request.args.get("tab", "questions")
+    if tab not in TABS:
+        tab = "questions"
+    stmt = member_questions(member) if tab == "questions" else member_comments(member)
+    page = db.paginate(stmt, per_page=current_app.config["QUESTIONS_PER_PAGE"], max_per_page=100)
+    if tab == "questions":
+        questions = questions_by_id([q.id for q in page.items])
+    else:
+        questions = questions_by_id(sorted({c.question_id for c in page.items}))
+    response = make_response(render_template(
+        "members/show.html",
+        member=member,
+        own=own,
+        tab=tab,
+        page=page,
+        questions=questions,
+        # Which disease communities someone joined is health data: members only, never
+        # visitors, and anonymous entries only for their owner.
+        communities=(
+            member_communities(member, include_anonymous=own)
+            if current_user.is_authenticated
+            else None
+        ),
+    ))
+    # A member's own profile lists their anonymous communities too: never cache it anywhere.
+    return no_store(response) if own else response
+
+
+def _settings_page(password_form=None, delete_form=None, status=200):
+    password_form = password_form or ChangePasswordForm(formdata=None)
+    delete_form = delete_form or DeleteAccountForm(formdata=None)
+    if status >= 400 and is_htmx():
+        status = 200  # htmx swaps only 2xx responses: the form comes back with its errors
+    return no_store(make_response(render_template(
+        "members/settings.html", password_form=password_form, delete_form=delete_form
+    ), status))
+
+
+@bp.get("/account")
+@login_required
+def settings():
+    """The member's account page: change password, download data, delete the account."""
+    return _settings_page()
+
+
+@bp.post("/account/password")
+@login_required
+def password():
+    """Change the password; every other session of this member ends, this one carries on."""
+    form = ChangePasswordForm()
+    form.account_username = current_user.username
+    if form.validate_on_submit():
+        if verify_password(current_user.password_hash, form.current_password.data):
+            user = current_user._get_current_object()
+            change_password(user, form.new_password.data)
+            db.session.commit()
+            start_session(user)
+            flash("Your password is changed. Your other sessions are logged out.", "success")
+            return go_to(url_for("members.settings"))
+        form.current_password.errors.append(WRONG_PASSWORD)
+    return _settings_page(password_form=form, status=422)
+
+
+@bp.get("/account/export")
+@login_required
+def export():
+    """Download everything the site holds about the member, as a JSON file."""
+    data = export_account(current_user)
+    response = make_response(json.dumps(data, indent=2, ensure_ascii=False))
+    response.mimetype = "application/json"
+    filename = f"rarecircle-{current_user.username}.json"
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return no_store(response)
+
+
+@bp.post("/account/delete")
+@login_required
+def delete():
+    """Delete the account after the member confirms with their password."""
+    form = DeleteAccountForm()
+    if form.validate_on_submit():
+        if verify_password(current_user.password_hash, form.password.data):
+            delete_account(current_user._get_current_object())
+            db.session.commit()
+            logout_user()
+            session.clear()
+            flash("Your account is deleted. Your comments now show as from a deleted member.",
+                  "info")
+            return go_to(url_for("home.index"))
+        form.password.errors.append(WRONG_PASSWORD)
+    return _settings_page(delete_form=form, status=422)

@@ -7,6 +7,7 @@ import re
 from contextlib import contextmanager
 
 import pytest
+from flask import g, has_app_context
 from flask.testing import FlaskClient
 from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import create_engine, event
@@ -67,6 +68,10 @@ class ForumClient(FlaskClient):
     """
 
     def open(self, *args, csrf: bool = True, **kwargs):
+        # The `app` fixture keeps one app context for the whole test, so `g` outlives a
+        # request; forget Flask-Login's cached user so each request loads its own.
+        if has_app_context():
+            g.pop("_login_user", None)
         method = kwargs.get("method", "GET").upper()
         if csrf and method not in ("GET", "HEAD", "OPTIONS"):
             headers = dict(kwargs.pop("headers", None) or {})

@@ -68,9 +68,7 @@ def ranked_questions(disease: Disease, sort: str = "top", exclude_id: int | None
         stmt = stmt.where(Question.id != exclude_id)
     if sort == "new":
         return stmt.order_by(Question.created_at.desc(), Question.id.desc())
-    return stmt.order_by(
-        Question.vote_count.desc(), Question.created_at.desc(), Question.id.desc()
-    )
+    return stmt.order_by(Question.vote_count.desc(), Question.created_at.desc(), Question.id.desc())
 
 
 def top_questions(disease: Disease, limit: int, exclude_id: int | None = None) -> list[Question]:
@@ -82,3 +80,29 @@ def question_by_slug(disease: Disease, slug: str) -> Question | None:
     """The disease's question with this slug, or None."""
     stmt = select(Question).where(Question.disease_id == disease.id, Question.slug == slug)
     return db.session.scalar(stmt)
+
+
+def voted_question_ids(user_id: int, question_ids: list[int]) -> set[int]:
+    """Which of these questions the member has upvoted, in one query."""
+    if not question_ids:
+        return set()
+    stmt = select(Vote.question_id).where(
+        Vote.user_id == user_id, Vote.question_id.in_(question_ids)
+    )
+    return set(db.session.scalars(stmt))
+
+
+def question_by_title_key(disease_id: int, key: str) -> Question | None:
+    """The disease's question whose normalized title is `key`, or None."""
+    stmt = select(Question).where(Question.disease_id == disease_id, Question.title_key == key)
+    return db.session.scalar(stmt)
+
+
+def slugs_like(disease_id: int, base: str) -> set[str]:
+    """The disease's question slugs that are `base` or start with `base-`."""
+    escaped = base.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    stmt = select(Question.slug).where(
+        Question.disease_id == disease_id,
+        (Question.slug == base) | Question.slug.like(f"{escaped}-%", escape="\\"),
+    )
+    return set(db.session.scalars(stmt))

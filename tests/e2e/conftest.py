@@ -52,8 +52,8 @@ def browser():
 @pytest.fixture
 def live_server(app):
     """The test's app served over HTTP on 127.0.0.1 in a background thread; yields its URL."""
-    app.config["RATELIMIT_ENABLED"] = app.config.get("RATELIMIT_ENABLED", True)
     server = make_server("127.0.0.1", 0, app, threaded=True)
+    app.config["LIVE_SERVER_URL"] = f"http://127.0.0.1:{server.server_port}"
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"
@@ -94,12 +94,11 @@ def sign_in(page, app, user) -> None:
     """Give the browser page a session cookie for `user`, as a successful login would.
 
     For tests of features other than login itself; the accounts tests log in through the form.
+    Call it before the page loads anything, so no other response can overwrite the cookie.
     """
     serializer = app.session_interface.get_signing_serializer(app)
     cookie = serializer.dumps({"_user_id": user.get_id(), "_fresh": True})
-    page.goto("/healthz")
-    base_url = page.url.rsplit("/healthz", 1)[0]
     page.context.add_cookies([
-        {"name": app.config["SESSION_COOKIE_NAME"], "value": cookie, "url": base_url,
-         "httpOnly": True, "sameSite": "Lax"}
+        {"name": app.config["SESSION_COOKIE_NAME"], "value": cookie,
+         "url": app.config["LIVE_SERVER_URL"], "httpOnly": True, "sameSite": "Lax"}
     ])

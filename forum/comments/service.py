@@ -1,0 +1,241 @@
+"""The rules of commenting: who may post, edit and delete, and what each change stores."""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select, update
+
+from forum.extensions import db
+from forum.markdown import render_comment
+from forum.models.base import utcnow
+from forum.models.comments import Comment, CommentRevision
+from forum.models.questions import Question
+from forum.models.users import User
+
+BODY_MAX = 10_000
+GUEST_NAME_MIN = 2
+GUEST_NAME_MAX = 40
+# A second identical comment inside this window is taken to be a double submit.
+DUPLICATE_WINDOW = timedelta(minutes=5)
+
+
+class CommentError(ValueError):
+    """A comment could not be stored; `field` names the form field at fault (None: the form)."""
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+@dataclass(frozen=True)
+class Poster:
+    """Who is posting: a member (user) or a guest with a display name."""
+
+    user: User | None = None
+    guest_name: str | None = None
+
+
+def clean_body(raw: str) -> str:
+    """The text as typed, with browser line endings unified and NUL characters dropped."""
+    return raw.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "")
+
+
+def check_body(body: str) -> None:
+    """Raise CommentError unless the text has 1 to 10,000 characters and is not blank."""
+    if not body.strip():
+        raise CommentError("Write something before posting.", "body")
+    if len(body) > BODY_MAX:
+        raise CommentError(
+            f"Comments can be at most {BODY_MAX:,} characters; this one has {len(body):,}.",
+            "body",
+        )
+
+
+def clean_guest_name(raw: str) -> str:
+    """A guest's display name with its spacing tidied (NFC, single spaces, no control chars)."""
+    name = unicodedata.normalize("NFC", raw)
+    name = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C")
+    return " ".join(name.split())
+
+
+def check_guest_name(name: str) -> None:
+    """Raise CommentError unless a guest may use `name`: right length, not a member's name."""
+    if len(name) < GUEST_NAME_MIN or len(name) > GUEST_NAME_MAX:
+        raise CommentError(
+            f"Choose a display name of {GUEST_NAME_MIN} to {GUEST_NAME_MAX} characters.",
+            "guest_name",
+        )
+    if member_name_taken(name):
+        raise CommentError(
+            "A member already uses that name. Choose another, or log in if it is yours.",
+            "guest_name",
+        )
+
+
+def member_name_taken(name: str) -> bool:
+    """True when a member holds `name`, whatever its case."""
+    stmt = select(User.id).where(User.username_key.in_({name.lower(), name.casefold()}))
+    return db.session.scalar(stmt.limit(1)) is not None
+
+
+def find_parent(question: Question, parent_id: int | None) -> Comment | None:
+    """The comment being answered, checked to belong to `question` and to be open for replies."""
+    if parent_id is None:
+        return None
+    parent = db.session.get(Comment, parent_id)
+    if parent is None:
+        raise CommentError("The comment you are replying to does not exist.")
+    if parent.question_id != question.id:
+        raise CommentError("The comment you are replying to belongs to another discussion.")
+    if parent.deleted_at is not None or parent.hidden_at is not None:
+        raise CommentError("The comment you are replying to has been removed.")
+    return parent
+
+
+def recent_duplicate(question: Question, poster: Poster, parent: Comment | None,
+                     body: str) -> Comment | None:
+    """The poster's identical comment in the same place from the last few minutes, if any."""
+    stmt = select(Comment).where(
+        Comment.question_id == question.id,
+        Comment.body_md == body,
+        Comment.created_at >= utcnow() - DUPLICATE_WINDOW,
+        Comment.deleted_at.is_(None),
+        Comment.parent_id.is_(None) if parent is None else Comment.parent_id == parent.id,
+    )
+    if poster.user is not None:
+        stmt = stmt.where(Comment.author_id == poster.user.id)
+    else:
+        stmt = stmt.where(Comment.author_id.is_(None), Comment.guest_name == poster.guest_name)
+    return db.session.scalar(stmt.order_by(Comment.id.desc()).limit(1))
+
+
+def post_comment(question: Question, poster: Poster, body: str,
+                 parent_id: int | None = None) -> tuple[Comment, bool]:
+    """Store a comment (or return the identical one just posted); gives (comment, created).
+
+    The question's comment_count and the parent's reply_count change in the same transaction.
+    The caller commits.
+    """
+    body = clean_body(body)
+    check_body(body)
+    if poster.user is None:
+        check_guest_name(poster.guest_name or "")
+    parent = find_parent(question, parent_id)
+    duplicate = recent_duplicate(question, poster, parent, body)
+    if duplicate is not None:
+        return duplicate, False
+
+    comment = Comment(
+        question_id=question.id,
+        parent_id=parent.id if parent else None,
+        # The true depth is stored; pages cap the indentation at COMMENT_MAX_DEPTH.
+        depth=parent.depth + 1 if parent else 0,
+        author_id=poster.user.id if poster.user else None,
+        guest_name=None if poster.user else poster.guest_name,
+        body_md=body,
+        body_html=render_comment(body),
+    )
+    db.session.add(comment)
+    db.session.flush()
+    comment.root_id = parent.root_id if parent else comment.id
+    # Counters change with SQL arithmetic so concurrent posts never lose an increment.
+    db.session.execute(
+        update(Question)
+        .where(Question.id == question.id)
+        .values(comment_count=Question.comment_count + 1)
+        .execution_options(synchronize_session=False)
+    )
+    if parent is not None:
+        db.session.execute(
+            update(Comment)
+            .where(Comment.id == parent.id)
+            .values(reply_count=Comment.reply_count + 1)
+            .execution_options(synchronize_session=False)
+        )
+    return comment, True
+
+
+def is_author(comment: Comment, user) -> bool:
+    """True when `user` is the logged-in member who wrote `comment`."""
+    return (
+        user is not None
+        and getattr(user, "is_authenticated", False)
+        and comment.author_id is not None
+        and comment.author_id == user.id
+    )
+
+
+def edit_deadline(created_at: datetime, edit_minutes: int) -> datetime:
+    return created_at + timedelta(minutes=edit_minutes)
+
+
+def can_edit(comment: Comment, user, edit_minutes: int, now: datetime | None = None) -> bool:
+    """The author may edit a live comment within the edit window."""
+    return (
+        is_author(comment, user)
+        and comment.deleted_at is None
+        and comment.hidden_at is None
+        and (now or utcnow()) < edit_deadline(comment.created_at, edit_minutes)
+    )
+
+
+def can_delete(comment: Comment, user) -> bool:
+    """The author may delete their own comment at any time."""
+    return is_author(comment, user) and comment.deleted_at is None
+
+
+def edit_comment(comment: Comment, body: str) -> None:
+    """Replace the text, keeping the previous version as a revision. The caller commits."""
+    body = clean_body(body)
+    check_body(body)
+    if body == comment.body_md:
+        return
+    db.session.add(CommentRevision(
+        comment_id=comment.id, body_md=comment.body_md,
+        created_at=comment.edited_at or comment.created_at,
+    ))
+    comment.body_md = body
+    comment.body_html = render_comment(body)
+    comment.edited_at = utcnow()
+
+
+def delete_comment(comment: Comment) -> None:
+    """Mark the comment deleted; its text stays in the database for moderators.
+
+    The question's comment_count drops in the same transaction. The caller commits.
+    """
+    if comment.deleted_at is not None:
+        return
+    was_counted = comment.hidden_at is None
+    comment.deleted_at = utcnow()
+    if was_counted:
+        db.session.execute(
+            update(Question)
+            .where(Question.id == comment.question_id)
+            .values(comment_count=Question.comment_count - 1)
+            .execution_options(synchronize_session=False)
+        )
+
+
+def true_comment_count(question_id: int) -> int:
+    """How many comments of the question are visible: neither deleted nor hidden."""
+    stmt = select(func.count(Comment.id)).where(
+        Comment.question_id == question_id,
+        Comment.deleted_at.is_(None),
+        Comment.hidden_at.is_(None),
+    )
+    return db.session.scalar(stmt) or 0
+
+
+def recount_comments(question_id: int) -> None:
+    """Set the question's comment_count to the true count (for moderation and repairs)."""
+    db.session.execute(
+        update(Question)
+        .where(Question.id == question_id)
+        .values(comment_count=true_comment_count(question_id))
+        .execution_options(synchronize_session=False)
+    )

@@ -1,0 +1,246 @@
+"""Loading threads: a fixed number of queries, then a flat pre-ordered list for the template.
+
+A page of threads costs two queries whatever its size: one for the ids of the page's top-level
+comments, one for every comment under them joined to its author's name and map role. The tree
+is then walked with an explicit stack (no recursion), so a chain thousands of replies deep is
+as cheap as a flat one, and the template loops over a list with a depth on each item.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import Select, and_, or_, select
+
+from forum.extensions import db
+from forum.models.base import utcnow
+from forum.models.comments import Comment
+from forum.models.map_entries import MAP_ROLES, MapEntry
+from forum.models.questions import Question
+from forum.models.users import User
+
+ORDERS = ("oldest", "newest")
+DELETED_MEMBER = "[deleted member]"
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """Who is reading, and the settings that decide what they may do with each comment."""
+
+    user_id: int | None
+    may_post: bool
+    edit_minutes: int
+    max_depth: int
+    profile_url: Callable[[str], str | None]
+    now: datetime = field(default_factory=utcnow)
+
+
+@dataclass(slots=True)
+class ThreadItem:
+    """One comment as a page shows it, with its permissions already decided."""
+
+    id: int
+    parent_id: int | None
+    root_id: int
+    depth: int
+    indent: int
+    author_name: str
+    author_url: str | None
+    is_guest: bool
+    role_label: str | None
+    body_html: str
+    created_at: datetime
+    edited_at: datetime | None
+    # "[deleted]" or "[hidden]" for a removed comment kept for the replies under it.
+    tombstone: str | None
+    can_reply: bool
+    can_edit: bool
+    can_delete: bool
+    # Set past the depth limit, where indentation no longer shows what a reply answers.
+    reply_to_id: int | None = None
+    reply_to_name: str | None = None
+    # Set on the last reply shown before a fold: how many replies follow it unseen.
+    more_count: int = 0
+
+
+@dataclass
+class ThreadPage:
+    """A page of top-level threads, flattened, with what the pager needs."""
+
+    items: list[ThreadItem]
+    order: str
+    page: int
+    has_more: bool
+
+
+def comment_rows(disease_id: int) -> Select:
+    """The select of comments with author name and map role; callers add the filter."""
+    return (
+        select(
+            Comment.id, Comment.parent_id, Comment.root_id, Comment.depth, Comment.author_id,
+            Comment.guest_name, Comment.body_html, Comment.created_at, Comment.edited_at,
+            Comment.deleted_at, Comment.hidden_at, User.username, MapEntry.role,
+            MapEntry.anonymous,
+        )
+        .outerjoin(User, User.id == Comment.author_id)
+        .outerjoin(
+            MapEntry,
+            and_(MapEntry.user_id == Comment.author_id, MapEntry.disease_id == disease_id),
+        )
+        .order_by(Comment.created_at, Comment.id)
+    )
+
+
+def top_level_ids(question: Question, order: str, page: int, per_page: int) -> list[int]:
+    """Ids of one page of the question's top-level comments, plus one more if a page follows.
+
+    A removed top-level comment is skipped unless something was ever posted under it.
+    """
+    stmt = select(Comment.id).where(
+        Comment.question_id == question.id,
+        Comment.parent_id.is_(None),
+        or_(
+            and_(Comment.deleted_at.is_(None), Comment.hidden_at.is_(None)),
+            Comment.reply_count > 0,
+        ),
+    )
+    if order == "newest":
+        stmt = stmt.order_by(Comment.created_at.desc(), Comment.id.desc())
+    else:
+        stmt = stmt.order_by(Comment.created_at, Comment.id)
+    stmt = stmt.offset((page - 1) * per_page).limit(per_page + 1)
+    return list(db.session.scalars(stmt))
+
+
+def thread_page(question: Question, viewer: Viewer, order: str, page: int, per_page: int,
+                replies_shown: int) -> ThreadPage:
+    """A page of top-level threads with their replies, long threads folded."""
+    ids = top_level_ids(question, order, page, per_page)
+    has_more = len(ids) > per_page
+    ids = ids[:per_page]
+    rows = db.session.execute(comment_rows(question.disease_id).where(Comment.root_id.in_(ids)))
+    items = flatten(rows, ids, viewer) if ids else []
+    return ThreadPage(fold(items, replies_shown), order, page, has_more)
+
+
+def whole_thread(question: Question, root_id: int, viewer: Viewer) -> list[ThreadItem]:
+    """Every shown comment of one top-level thread, unfolded, in reading order."""
+    rows = db.session.execute(
+        comment_rows(question.disease_id).where(Comment.root_id == root_id)
+    )
+    return flatten(rows, [root_id], viewer)
+
+
+def single_item(question: Question, comment: Comment, viewer: Viewer) -> ThreadItem | None:
+    """One comment as its thread shows it (None when it is removed and shown nowhere).
+
+    Loads the comment's whole thread (one query), so a tombstone, the name of the comment
+    answered and the permissions come out exactly as on the thread page.
+    """
+    items = whole_thread(question, comment.root_id or comment.id, viewer)
+    return next((item for item in items if item.id == comment.id), None)
+
+
+def _is_removed(row) -> bool:
+    return row.deleted_at is not None or row.hidden_at is not None
+
+
+def flatten(rows: Iterable, root_ids: list[int], viewer: Viewer) -> list[ThreadItem]:
+    """Rows (oldest first) to ThreadItems in pre-order under the given roots, in their order.
+
+    Removed comments stay as tombstones only while a shown comment hangs below them.
+    """
+    by_id = {}
+    children: dict[int | None, list] = defaultdict(list)
+    for row in rows:
+        by_id[row.id] = row
+        children[row.parent_id].append(row)
+
+    ordered = []
+    stack = [by_id[i] for i in reversed(root_ids) if i in by_id]
+    while stack:
+        row = stack.pop()
+        ordered.append(row)
+        kids = children.get(row.id)
+        if kids:
+            stack.extend(reversed(kids))
+
+    # Walking backwards meets every reply before the comment it answers.
+    shown: set[int] = set()
+    for row in reversed(ordered):
+        if row.id in shown or not _is_removed(row):
+            shown.add(row.id)
+            if row.parent_id is not None:
+                shown.add(row.parent_id)
+
+    names: dict[int, str] = {}
+    items = []
+    for row in ordered:
+        if row.id in shown:
+            item = _item(row, viewer, names)
+            names[row.id] = item.author_name
+            items.append(item)
+    return items
+
+
+def _item(row, viewer: Viewer, names: dict[int, str]) -> ThreadItem:
+    removed = _is_removed(row)
+    if row.author_id is not None:
+        name, url, guest = row.username, viewer.profile_url(row.username), False
+    elif row.guest_name:
+        name, url, guest = row.guest_name, None, True
+    else:
+        name, url, guest = DELETED_MEMBER, None, False
+    mine = viewer.user_id is not None and row.author_id == viewer.user_id
+    past_limit = row.depth > viewer.max_depth
+    return ThreadItem(
+        id=row.id,
+        parent_id=row.parent_id,
+        root_id=row.root_id or row.id,
+        depth=row.depth,
+        indent=min(row.depth, viewer.max_depth),
+        author_name=name,
+        author_url=url,
+        is_guest=guest,
+        # A member who put themselves on the map anonymously keeps their role private too.
+        role_label=MAP_ROLES.get(row.role) if row.role and not row.anonymous else None,
+        body_html="" if removed else row.body_html,
+        created_at=row.created_at,
+        edited_at=row.edited_at,
+        tombstone=("[deleted]" if row.deleted_at is not None else "[hidden]") if removed else None,
+        can_reply=viewer.may_post and not removed,
+        can_edit=mine and not removed
+        and viewer.now < row.created_at + timedelta(minutes=viewer.edit_minutes),
+        can_delete=mine and row.deleted_at is None,
+        reply_to_id=row.parent_id if past_limit else None,
+        reply_to_name=names.get(row.parent_id) if past_limit else None,
+    )
+
+
+def fold(items: list[ThreadItem], replies_shown: int) -> list[ThreadItem]:
+    """Keep each thread's first `replies_shown` replies; mark where the rest are folded away."""
+    kept: list[ThreadItem] = []
+    shown_in_thread = 0
+    hidden_in_thread = 0
+    for item in items:
+        if item.parent_id is None:
+            if hidden_in_thread:
+                kept[-1].more_count = hidden_in_thread
+            shown_in_thread = hidden_in_thread = 0
+            kept.append(item)
+        elif shown_in_thread < replies_shown:
+            shown_in_thread += 1
+            kept.append(item)
+        else:
+            hidden_in_thread += 1
+    if hidden_in_thread:
+        kept[-1].more_count = hidden_in_thread
+    return kept
+
+
+def replies_after_fold(items: list[ThreadItem], replies_shown: int) -> list[ThreadItem]:
+    """The replies of one whole thread that `fold` left out."""
+    return items[1 + replies_shown:]

@@ -1,0 +1,466 @@
+"""Comment views: each URL answers a plain form post (303) and an htmx request (a fragment).
+
+Validation errors: a plain post gets the page again with status 422 and the typed text. An
+htmx request gets status 200 with the form fragment, the text and the message, marked by the
+form's `has-errors` class and a role="alert" message; htmx 2 does not swap 4xx responses, and
+200 keeps the page's htmx configuration untouched.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    g,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_limiter import RateLimitExceeded
+from flask_limiter.util import get_remote_address
+from flask_login import current_user, login_required
+
+from forum import errors, htmx
+from forum.comments import service, threads
+from forum.comments.forms import CommentForm
+from forum.comments.service import CommentError, Poster
+from forum.comments.threads import ORDERS, ThreadItem, ThreadPage, Viewer
+from forum.extensions import db, limiter
+from forum.models.comments import Comment
+from forum.models.diseases import Disease
+from forum.models.questions import Question
+
+bp = Blueprint("comments", __name__)
+
+
+@bp.app_template_filter("exact_time")
+def exact_time(moment) -> str:
+    """The full date and time, for a tooltip: "March 4, 2025, 14:05 UTC"."""
+    return f"{moment:%B} {moment.day}, {moment:%Y}, {moment:%H:%M} UTC"
+
+
+# -- rate limits: per member for members, per IP address for guests (stricter) ---------------
+
+def _is_member() -> bool:
+    return current_user.is_authenticated
+
+
+def _is_guest() -> bool:
+    return not current_user.is_authenticated
+
+
+def _member_key() -> str:
+    return f"member:{current_user.id}"
+
+
+limit_members = limiter.shared_limit(
+    lambda: current_app.config["RATELIMIT_POST_MEMBER"], scope="comment-post-member",
+    key_func=_member_key, exempt_when=_is_guest, methods=["POST"],
+)
+limit_guests = limiter.shared_limit(
+    lambda: current_app.config["RATELIMIT_POST_GUEST"], scope="comment-post-guest",
+    key_func=get_remote_address, exempt_when=_is_member, methods=["POST"],
+)
+
+
+# -- helpers the views share ---------------------------------------------------------------
+
+def current_viewer() -> Viewer:
+    """The reader, with the settings that decide what they may do to each comment."""
+    config = current_app.config
+    member = current_user.is_authenticated
+    return Viewer(
+        user_id=current_user.id if member else None,
+        may_post=member or config["GUEST_COMMENTS"],
+        edit_minutes=config["COMMENT_EDIT_MINUTES"],
+        max_depth=config["COMMENT_MAX_DEPTH"],
+        profile_url=profile_url_builder(),
+    )
+
+
+def profile_url_builder():
+    """A function giving a member's profile URL, or None while profiles do not exist."""
+    if "members.show" not in current_app.view_functions:
+        return lambda _username: None
+    return lambda username: url_for("members.show", username=username)
+
+
+def question_url(question: Question, **args) -> str:
+    disease = db.session.get(Disease, question.disease_id)
+    return url_for("questions.show", slug=disease.slug, question_slug=question.slug, **args)
+
+
+def _poster() -> Poster | None:
+    """The member posting, a guest with the name they typed, or None if guests may not post."""
+    if current_user.is_authenticated:
+        return Poster(user=current_user._get_current_object())
+    if current_app.config["GUEST_COMMENTS"]:
+        return Poster(guest_name=service.clean_guest_name(request.form.get("guest_name", "")))
+    return None
+
+
+def _own_comment_or_403(comment_id: int) -> Comment:
+    comment = db.get_or_404(Comment, comment_id)
+    if not service.is_author(comment, current_user):
+        abort(403)
+    return comment
+
+
+def top_form(question: Question, form: CommentForm | None = None,
+             order: str = "oldest") -> CommentForm:
+    """The form for a new top-level comment, placed on the question page."""
+    form = form or CommentForm(formdata=None, data={"order": order,
+                                                    "guest_name": session.get("guest_name")})
+    form.parent_id.data = ""
+    return form.place(
+        "comment-form", "Your comment", url_for("comments.create", question_id=question.id),
+        "Post comment", ask_guest_name=not current_user.is_authenticated,
+    )
+
+
+def reply_form(question: Question, parent_id: int, form: CommentForm | None = None,
+               ) -> CommentForm:
+    """The form for a reply to comment `parent_id`."""
+    form = form or CommentForm(formdata=None, data={"parent_id": str(parent_id),
+                                                    "guest_name": session.get("guest_name")})
+    return form.place(
+        f"reply-form-{parent_id}", "Your reply",
+        url_for("comments.create", question_id=question.id), "Post reply",
+        ask_guest_name=not current_user.is_authenticated,
+        cancel_url=url_for("comments.show", comment_id=parent_id, _anchor=f"comment-{parent_id}"),
+        cancel_hx_url=url_for("comments.reply", comment_id=parent_id, cancel=1),
+        cancel_hx_target=f"#comment-{parent_id}-reply", cancel_hx_swap="innerHTML",
+    )
+
+
+def edit_form(comment: Comment, form: CommentForm | None = None) -> CommentForm:
+    form = form or CommentForm(formdata=None, data={"body": comment.body_md})
+    return form.place(
+        f"edit-form-{comment.id}", "Edit your comment",
+        url_for("comments.update", comment_id=comment.id), "Save changes",
+        cancel_url=url_for("comments.show", comment_id=comment.id,
+                           _anchor=f"comment-{comment.id}"),
+        cancel_hx_url=url_for("comments.show", comment_id=comment.id),
+        cancel_hx_target=f"#comment-{comment.id}", hx_target=f"#comment-{comment.id}",
+    )
+
+
+@dataclass
+class CommentSection:
+    """Everything templates/comments/_section.html shows, decided here."""
+
+    question: Question
+    count: int
+    page: ThreadPage
+    form: CommentForm | None
+    login_url: str | None
+    order_links: list[tuple[str, str, bool]]
+    more_url: str | None
+    more_hx_url: str | None
+    previous_url: str | None
+
+
+def _page_arg() -> int:
+    raw = request.args.get("comment_page", "1")
+    return max(1, min(int(raw), 100_000)) if raw.isascii() and raw.isdigit() else 1
+
+
+def _order_arg(name: str = "comment_order") -> str:
+    order = request.args.get(name, "oldest")
+    return order if order in ORDERS else "oldest"
+
+
+def comments_context(question: Question) -> dict:
+    """Template context for the comment section of the question page (`comment_section`)."""
+    config = current_app.config
+    form = g.get("comment_form")
+    order = _order_arg()
+    page_number = _page_arg()
+    page = threads.thread_page(
+        question, current_viewer(), order, page_number,
+        config["COMMENTS_PER_PAGE"], config["REPLIES_SHOWN"],
+    )
+    may_post = current_user.is_authenticated or config["GUEST_COMMENTS"]
+    base = {"comment_order": order} if order != "oldest" else {}
+    section = CommentSection(
+        question=question,
+        count=question.comment_count,
+        page=page,
+        form=top_form(question, form, order) if may_post else None,
+        login_url=None if may_post else url_for("auth.login", next=question_url(question)),
+        order_links=[
+            ("Oldest first", question_url(question, _anchor="comments"), order == "oldest"),
+            ("Newest first", question_url(question, comment_order="newest", _anchor="comments"),
+             order == "newest"),
+        ],
+        more_url=question_url(question, comment_page=page_number + 1, _anchor="comments", **base)
+        if page.has_more else None,
+        more_hx_url=url_for("comments.index", question_id=question.id, page=page_number + 1,
+                            order=order) if page.has_more else None,
+        previous_url=question_url(question, comment_page=page_number - 1, _anchor="comments",
+                                  **base) if page_number > 1 else None,
+    )
+    return {"comment_section": section}
+
+
+def _question_page(question: Question, form: CommentForm, status: int):
+    """The question page again, with `form` (its text and errors) in the comment box.
+
+    The page comes from the questions.show view itself, so it carries everything that view
+    puts on it; comments_context picks the form up from `g`.
+    """
+    disease = db.session.get(Disease, question.disease_id)
+    g.comment_form = form
+    response = make_response(current_app.view_functions["questions.show"](
+        slug=disease.slug, question_slug=question.slug))
+    response.status_code = status
+    return response
+
+
+def _shown_parent(question: Question, form: CommentForm) -> ThreadItem | None:
+    try:
+        parent_id = form.parent_value()
+    except CommentError:
+        return None
+    parent = db.session.get(Comment, parent_id) if parent_id else None
+    if parent is None or parent.question_id != question.id:
+        return None
+    item = threads.single_item(question, parent, current_viewer())
+    return item if item and item.can_reply else None
+
+
+def _form_fragment(question: Question, form: CommentForm) -> str:
+    """The posted form as a fragment, placed back where it was: under a comment or on top."""
+    raw_parent = (form.parent_id.data or "").strip()
+    if raw_parent:
+        parent_id = int(raw_parent) if raw_parent.isascii() and raw_parent.isdigit() else 0
+        reply_form(question, parent_id, form)
+    else:
+        top_form(question, form)
+    return render_template("comments/_form.html", form=form)
+
+
+def _refused(question: Question, form: CommentForm, error: CommentError):
+    """The form again with the message and the typed text; nothing was stored."""
+    db.session.rollback()
+    form.show_error(error)
+    raw_parent = (form.parent_id.data or "").strip()
+    if htmx.wants_fragment():
+        return _form_fragment(question, form)
+    parent = _shown_parent(question, form) if raw_parent else None
+    if parent is not None:
+        reply_form(question, parent.id, form)
+        return render_template("comments/reply.html", question=question, parent=parent,
+                               form=form), 422
+    # No parent to show the reply under: the main box takes the text and the message.
+    form.parent_id.data = ""
+    return _question_page(question, form, 422)
+
+
+def _fresh_count(question_id: int) -> int:
+    question = db.session.get(Question, question_id)
+    db.session.refresh(question, ["comment_count"])
+    return question.comment_count
+
+
+TOO_FAST = "You are posting faster than this site allows. Wait a minute, then post again."
+
+
+@bp.errorhandler(RateLimitExceeded)
+def too_fast(exc: RateLimitExceeded):
+    """A limited htmx post gets its form back, text kept, with a message (429, which the
+    page's htmx configuration swaps); anything else gets the site's 429 page."""
+    if htmx.wants_fragment() and request.endpoint == "comments.create":
+        question = db.session.get(Question, request.view_args["question_id"])
+        if question is not None:
+            form = CommentForm()
+            form.show_error(CommentError(TOO_FAST))
+            return _form_fragment(question, form), 429, {"Retry-After": "60"}
+    return errors._rate_limited(exc)
+
+
+# -- views ---------------------------------------------------------------------------------
+
+@bp.post("/questions/<int:question_id>/comments")
+@limit_members
+@limit_guests
+def create(question_id: int):
+    """Post a comment or a reply; gives the new comment (htmx) or a redirect to it."""
+    question = db.get_or_404(Question, question_id)
+    poster = _poster()
+    if poster is None:
+        return current_app.login_manager.unauthorized()
+    form = CommentForm()
+    try:
+        comment, created = service.post_comment(
+            question, poster, form.body.data or "", form.parent_value()
+        )
+    except CommentError as error:
+        return _refused(question, form, error)
+    db.session.commit()
+    if poster.guest_name:
+        session["guest_name"] = poster.guest_name
+    if not htmx.wants_fragment():
+        return redirect(url_for("comments.show", comment_id=comment.id,
+                                _anchor=f"comment-{comment.id}"), 303)
+
+    order = form.order.data if form.order.data in ORDERS else "oldest"
+    if comment.parent_id is None:
+        fresh = top_form(question, order=order)
+        fresh.order.data = order
+        where = "afterbegin:#comment-list" if order == "newest" else "beforeend:#comment-list"
+    else:
+        # The new reply goes right under the comment it answers; the reply form goes away.
+        fresh = None
+        where = f"afterend:#comment-{comment.parent_id}"
+    item = threads.single_item(question, comment, current_viewer()) if created else None
+    return render_template(
+        "comments/_posted.html", form=fresh, c=item, where=where,
+        count=_fresh_count(question.id),
+    )
+
+
+@bp.get("/questions/<int:question_id>/comments")
+def index(question_id: int):
+    """Another page of top-level threads: appended by htmx, or the question page at that page."""
+    question = db.get_or_404(Question, question_id)
+    page = max(1, request.args.get("page", 1, type=int))
+    order = _order_arg("order")
+    if not htmx.wants_fragment():
+        args = {"comment_page": page, "_anchor": "comments"}
+        if order != "oldest":
+            args["comment_order"] = order
+        return htmx.vary_on_htmx(redirect(question_url(question, **args), 303))
+    config = current_app.config
+    result = threads.thread_page(question, current_viewer(), order, page,
+                                 config["COMMENTS_PER_PAGE"], config["REPLIES_SHOWN"])
+    more_hx_url = url_for("comments.index", question_id=question.id, page=page + 1,
+                          order=order) if result.has_more else None
+    more_url = question_url(question, comment_page=page + 1, _anchor="comments") \
+        if result.has_more else None
+    response = make_response(render_template(
+        "comments/_page.html", items=result.items, more_url=more_url, more_hx_url=more_hx_url,
+    ))
+    return htmx.vary_on_htmx(response)
+
+
+@bp.get("/comments/<int:comment_id>")
+def show(comment_id: int):
+    """A comment's permalink: its whole thread on a page, or the comment alone for htmx."""
+    comment = db.get_or_404(Comment, comment_id)
+    question = db.session.get(Question, comment.question_id)
+    viewer = current_viewer()
+    if htmx.wants_fragment():
+        item = threads.single_item(question, comment, viewer)
+        if item is None:
+            return htmx.vary_on_htmx(make_response(""))
+        return htmx.vary_on_htmx(make_response(
+            render_template("comments/_comment.html", c=item)))
+    items = threads.whole_thread(question, comment.root_id or comment.id, viewer)
+    disease = db.session.get(Disease, question.disease_id)
+    return htmx.vary_on_htmx(make_response(render_template(
+        "comments/show.html", question=question, disease=disease, items=items,
+        comment=comment, back_url=question_url(question, _anchor="comments"),
+    )))
+
+
+@bp.get("/comments/<int:comment_id>/replies")
+def replies(comment_id: int):
+    """The replies a long thread folds away (htmx), or the whole thread's page."""
+    comment = db.get_or_404(Comment, comment_id)
+    root_id = comment.root_id or comment.id
+    if not htmx.wants_fragment():
+        return htmx.vary_on_htmx(redirect(
+            url_for("comments.show", comment_id=root_id, _anchor=f"comment-{root_id}"), 303))
+    question = db.session.get(Question, comment.question_id)
+    items = threads.whole_thread(question, root_id, current_viewer())
+    rest = threads.replies_after_fold(items, current_app.config["REPLIES_SHOWN"])
+    return htmx.vary_on_htmx(make_response(render_template(
+        "comments/_page.html", items=rest, more_url=None, more_hx_url=None, oob_more=False)))
+
+
+@bp.get("/comments/<int:comment_id>/reply")
+def reply(comment_id: int):
+    """The reply form: swapped in under the comment (htmx), or on a page of its own."""
+    comment = db.get_or_404(Comment, comment_id)
+    question = db.session.get(Question, comment.question_id)
+    if htmx.wants_fragment() and request.args.get("cancel"):
+        return htmx.vary_on_htmx(make_response(""))
+    if not (current_user.is_authenticated or current_app.config["GUEST_COMMENTS"]):
+        return current_app.login_manager.unauthorized()
+    parent = threads.single_item(question, comment, current_viewer())
+    if parent is None or not parent.can_reply:
+        abort(404)
+    form = reply_form(question, comment.id)
+    if htmx.wants_fragment():
+        return htmx.vary_on_htmx(make_response(render_template("comments/_form.html",
+                                                               form=form)))
+    return htmx.vary_on_htmx(make_response(render_template(
+        "comments/reply.html", question=question, parent=parent, form=form)))
+
+
+@bp.get("/comments/<int:comment_id>/edit")
+@login_required
+def edit(comment_id: int):
+    """The edit form: in place of the comment (htmx), or on a page of its own."""
+    comment = _own_comment_or_403(comment_id)
+    question = db.session.get(Question, comment.question_id)
+    item = threads.single_item(question, comment, current_viewer())
+    if item is None or not item.can_edit:
+        abort(403)
+    form = edit_form(comment)
+    template = "comments/_edit_form.html" if htmx.wants_fragment() else "comments/edit.html"
+    return htmx.vary_on_htmx(make_response(render_template(
+        template, form=form, c=item, question=question)))
+
+
+@bp.post("/comments/<int:comment_id>/edit")
+@login_required
+@limit_members
+def update(comment_id: int):
+    """Save an edit (the old text becomes a revision); gives the comment or a redirect."""
+    comment = _own_comment_or_403(comment_id)
+    question = db.session.get(Question, comment.question_id)
+    viewer = current_viewer()
+    if not service.can_edit(comment, current_user, viewer.edit_minutes):
+        abort(403)
+    form = CommentForm()
+    try:
+        service.edit_comment(comment, form.body.data or "")
+    except CommentError as error:
+        db.session.rollback()
+        form.show_error(error)
+        item = threads.single_item(question, comment, viewer)
+        edit_form(comment, form)
+        if htmx.wants_fragment():
+            return render_template("comments/_edit_form.html", form=form, c=item)
+        return render_template("comments/edit.html", form=form, c=item,
+                               question=question), 422
+    db.session.commit()
+    if not htmx.wants_fragment():
+        return redirect(url_for("comments.show", comment_id=comment.id,
+                                _anchor=f"comment-{comment.id}"), 303)
+    item = threads.single_item(question, comment, viewer)
+    return render_template("comments/_comment.html", c=item)
+
+
+@bp.post("/comments/<int:comment_id>/delete")
+@login_required
+def delete(comment_id: int):
+    """Delete the member's own comment; gives what stays in its place (htmx) or a redirect."""
+    comment = _own_comment_or_403(comment_id)
+    question = db.session.get(Question, comment.question_id)
+    service.delete_comment(comment)
+    db.session.commit()
+    if not htmx.wants_fragment():
+        return redirect(question_url(question, _anchor="comments"), 303)
+    item = threads.single_item(question, comment, current_viewer())
+    # With no replies under it, the comment leaves the page: the swap puts nothing in its place.
+    return render_template("comments/_deleted.html", c=item,
+                           count=_fresh_count(question.id))

@@ -1,0 +1,163 @@
+"""A disease's member map: the map page, a country's members, and joining, editing, leaving."""
+
+from __future__ import annotations
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_limiter.util import get_remote_address
+from flask_login import current_user, login_required
+
+from forum import htmx
+from forum.diseases import disease_or_404
+from forum.extensions import db, limiter
+from forum.maps import geo, service
+from forum.maps.forms import MapEntryForm
+
+bp = Blueprint("maps", __name__, url_prefix="/diseases/<slug>/map")
+
+
+def _limit_key() -> str:
+    """Joins and edits are limited per member (per address for anyone not logged in)."""
+    if current_user.is_authenticated:
+        return f"member:{current_user.id}"
+    return get_remote_address()
+
+
+map_rate_limit = limiter.shared_limit(
+    lambda: current_app.config["RATELIMIT_MAP"], scope="map-entry", key_func=_limit_key,
+    methods=["POST"],
+)
+
+
+@bp.after_request
+def _noindex(response):
+    # Where members with a rare disease live is health data: no search engine keeps it.
+    response.headers["X-Robots-Tag"] = "noindex, nofollow"
+    return response
+
+
+@bp.app_context_processor
+def _map_block():
+    return {"map_block_for": service.map_block}
+
+
+@bp.get("")
+def show(slug: str):
+    """Show the disease's world map of members, the counts per country and per role."""
+    disease = disease_or_404(slug)
+    counts = service.country_counts(disease)
+    return render_template(
+        "maps/show.html",
+        disease=disease,
+        block=service.map_block(disease),
+        world=geo.world_map(),
+        countries=service.map_countries(disease, counts),
+        legend=service.legend(),
+        table=service.count_table(disease, counts),
+        roles=service.role_counts(disease),
+    )
+
+
+@bp.get("/countries/<code>")
+def country(slug: str, code: str):
+    """Show a country's members: names for logged-in members, the count alone for visitors."""
+    disease = disease_or_404(slug)
+    code = code.upper()
+    if not geo.is_country(code):
+        abort(404)
+    total = service.country_counts(disease).get(code, 0)
+    members = service.named_members(disease, code) if current_user.is_authenticated else []
+    context = {
+        "disease": disease,
+        "country_name": geo.country_name(code),
+        "total": total,
+        "members": members,
+        "hidden": total - len(members),
+        "show_names": current_user.is_authenticated,
+    }
+    template = "maps/_country_members.html" if htmx.wants_fragment() else "maps/country.html"
+    return htmx.vary_on_htmx(current_app.make_response(render_template(template, **context)))
+
+
+@bp.route("/join", methods=["GET", "POST"])
+@login_required
+@map_rate_limit
+def join(slug: str):
+    """Show the form to join the disease's map, and put the member on it."""
+    disease = disease_or_404(slug)
+    if service.member_entry(disease, current_user) is not None:
+        if request.method != "POST":
+            return redirect(url_for(".edit", slug=slug), 303)
+        return _form(disease, MapEntryForm(), "join", 409,
+                     "You are already on this map. Change your entry below instead.")
+    form = MapEntryForm()
+    if form.validate_on_submit():
+        try:
+            service.join(disease, current_user, form.entry_fields())
+        except service.AlreadyOnMap:
+            return _form(disease, form, "join", 409, "You are already on this map.")
+        db.session.commit()
+        flash(f"You are on the {disease.name} map.", "success")
+        return _to_map(disease)
+    return _form(disease, form, "join", 422 if form.errors else 200)
+
+
+@bp.route("/entry", methods=["GET", "POST"])
+@login_required
+@map_rate_limit
+def edit(slug: str):
+    """Show the member's entry on the map for editing, and save the changes."""
+    disease = disease_or_404(slug)
+    entry = service.member_entry(disease, current_user)
+    if entry is None:
+        return redirect(url_for(".join", slug=slug), 303)
+    form = MapEntryForm()
+    if form.validate_on_submit():
+        service.update_entry(entry, form.entry_fields())
+        db.session.commit()
+        flash("Your entry on the map is saved.", "success")
+        return _to_map(disease)
+    if not form.is_submitted():
+        form.fill_from(entry)
+    return _form(disease, form, "edit", 422 if form.errors else 200)
+
+
+@bp.post("/leave")
+@login_required
+def leave(slug: str):
+    """Take the member off the disease's map at once."""
+    disease = disease_or_404(slug)
+    if service.leave(disease, current_user):
+        db.session.commit()
+        flash(f"You have left the {disease.name} map; your entry is deleted.", "success")
+    return _to_map(disease)
+
+
+def _form(disease, form, mode: str, status: int, error: str | None = None):
+    """The join or edit form: the page, or for htmx the form alone (htmx swaps only 2xx)."""
+    context = {
+        "disease": disease,
+        "form": form,
+        "editing": mode == "edit",
+        "action": url_for(f".{mode}", slug=disease.slug),
+        "submit_label": "Save my entry" if mode == "edit" else "Join the map",
+        "form_error": error,
+    }
+    if htmx.wants_fragment():
+        return render_template("maps/_entry_form.html", **context)
+    return render_template("maps/entry.html", **context), status
+
+
+def _to_map(disease):
+    target = url_for(".show", slug=disease.slug)
+    if htmx.wants_fragment():
+        return "", 204, {"HX-Redirect": target}
+    return redirect(target, 303)

@@ -1,0 +1,193 @@
+"""Comments in Chromium: post, reply, edit and delete, with JavaScript (htmx) and without."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import pytest
+from playwright.sync_api import expect
+
+from forum.extensions import db
+from forum.models import Comment, Question
+from tests.comment_factories import make_comment
+from tests.e2e.conftest import assert_no_navigation, check_no_navigation, sign_in
+
+
+def release_database() -> None:
+    """End the test's own transaction: outside a request it holds SQLite's write lock."""
+    db.session.remove()
+
+
+@dataclass(frozen=True)
+class Setup:
+    question_id: int
+    path: str
+
+
+@pytest.fixture
+def question(make) -> Setup:
+    """A question (as plain values, usable after the test's session is released)."""
+    disease = make.make_disease("Scleromyxedema")
+    question = make.make_question(disease, "What are the latest advances in Scleromyxedema?")
+    setup = Setup(question.id, f"/diseases/{disease.slug}/questions/{question.slug}")
+    release_database()
+    return setup
+
+
+def signed_in(page, app, user) -> None:
+    sign_in(page, app, user)
+    release_database()
+
+
+def seed(question: Setup, parent_id: int | None = None, **fields) -> int:
+    """Store a comment (a reply to `parent_id` if given); gives its id."""
+    parent = db.session.get(Comment, parent_id) if parent_id else None
+    comment_id = make_comment(db.session.get(Question, question.question_id), parent=parent,
+                              **fields).id
+    release_database()
+    return comment_id
+
+
+def newest_comment() -> Comment:
+    """The last comment stored (detached: its columns stay readable)."""
+    comment = db.session.scalars(
+        db.select(Comment).order_by(Comment.id.desc()).limit(1)
+    ).one()
+    db.session.expunge(comment)
+    release_database()
+    return comment
+
+
+def test_post_reply_edit_and_delete_without_page_loads(app, page, question, member):
+    signed_in(page, app, member)
+    page.goto(question.path)
+    assert_no_navigation(page)
+
+    # Post a top-level comment.
+    page.get_by_label("Your comment").fill("None that I can see.")
+    page.get_by_role("button", name="Post comment").click()
+    comments = page.locator("#comment-list article.comment")
+    expect(comments).to_have_count(1)
+    expect(comments.first).to_contain_text("None that I can see.")
+    expect(page.locator("#comment-count")).to_have_text("1 comment")
+    expect(page.get_by_label("Your comment")).to_have_value("")
+    first = newest_comment()
+
+    # Reply: the form swaps in under the comment, the reply lands right under its parent.
+    parent = page.locator(f"#comment-{first.id}")
+    parent.get_by_role("link", name="Reply").click()
+    reply_box = page.locator(f"#comment-{first.id}-reply").get_by_label("Your reply")
+    expect(reply_box).to_be_visible()
+    reply_box.fill("Have you asked about IVIG?")
+    page.get_by_role("button", name="Post reply").click()
+    reply = page.locator(f"#comment-{first.id} + article.comment")
+    expect(reply).to_contain_text("Have you asked about IVIG?")
+    expect(reply).to_have_class(re.compile(r"\bdepth-1\b"))
+    expect(page.locator(f"#reply-form-{first.id}")).to_have_count(0)
+    reply_id = newest_comment().id
+    assert newest_comment().parent_id == first.id
+
+    # Edit the reply in place.
+    page.locator(f"#comment-{reply_id}").get_by_role("link", name="Edit").click()
+    edit_box = page.locator(f"#comment-{reply_id}").get_by_label("Edit your comment")
+    expect(edit_box).to_have_value("Have you asked about IVIG?")
+    edit_box.fill("Have you asked your doctor about IVIG?")
+    page.get_by_role("button", name="Save changes").click()
+    expect(page.locator(f"#comment-{reply_id} .comment-body")).to_have_text(
+        "Have you asked your doctor about IVIG?")
+    expect(page.locator(f"#comment-{reply_id} .edited")).to_be_visible()
+
+    # Delete the parent: it stays as [deleted] above its reply. Then delete the reply.
+    parent.get_by_role("button", name="Delete").click()
+    expect(page.locator(f"#comment-{first.id}")).to_contain_text("[deleted]")
+    expect(page.locator(f"#comment-{reply_id}")).to_be_visible()
+    page.locator(f"#comment-{reply_id}").get_by_role("button", name="Delete").click()
+    expect(page.locator(f"#comment-{reply_id}")).to_have_count(0)
+    expect(page.locator("#comment-count")).to_have_text("0 comments")
+
+    assert check_no_navigation(page), "a comment action reloaded the page"
+
+
+def test_a_guest_reply_error_keeps_the_text_and_the_scroll(page, question):
+    parent_id = seed(question, guest_name="Ana", body="Does anyone else itch?")
+    page.goto(question.path)
+    assert_no_navigation(page)
+
+    page.locator(f"#comment-{parent_id}").get_by_role("link", name="Reply").click()
+    slot = page.locator(f"#comment-{parent_id}-reply")
+    slot.get_by_label("Your reply").fill("Yes, every evening.")
+    page.get_by_role("button", name="Post reply").click()
+    expect(slot.locator(".error")).to_contain_text("display name")
+    expect(slot.get_by_label("Your reply")).to_have_value("Yes, every evening.")
+
+    slot.get_by_label("Your display name").fill("Bea")
+    page.get_by_role("button", name="Post reply").click()
+    reply = page.locator(f"#comment-{parent_id} + article.comment")
+    expect(reply).to_contain_text("Yes, every evening.")
+    expect(reply.locator(".badge-guest")).to_have_text("guest")
+    assert check_no_navigation(page)
+
+
+def test_folded_replies_load_in_place(app, page, question):
+    app.config["REPLIES_SHOWN"] = 1
+    root_id = seed(question, body="root")
+    for n in range(3):
+        seed(question, root_id, body=f"reply {n}")
+    page.goto(question.path)
+    assert_no_navigation(page)
+
+    page.get_by_role("link", name="Show 2 more replies").click()
+    expect(page.locator("#comment-list article.comment")).to_have_count(4)
+    expect(page.get_by_role("link", name="Show 2 more replies")).to_have_count(0)
+    assert check_no_navigation(page)
+
+
+def test_post_reply_edit_and_delete_without_javascript(app, page_nojs, question, member):
+    page = page_nojs
+    signed_in(page, app, member)
+    page.goto(question.path)
+
+    page.get_by_label("Your comment").fill("Posted without JavaScript.")
+    page.get_by_role("button", name="Post comment").click()
+    first = newest_comment()
+    page.wait_for_url(re.compile(rf"/comments/{first.id}#comment-{first.id}$"))
+    expect(page.locator(f"#comment-{first.id}")).to_contain_text("Posted without JavaScript.")
+
+    # Reply is a link to a page with the form; posting returns to the thread at the reply.
+    page.locator(f"#comment-{first.id}").get_by_role("link", name="Reply").click()
+    page.wait_for_url(f"**/comments/{first.id}/reply")
+    page.get_by_label("Your reply").fill("A reply, also without JavaScript.")
+    page.get_by_role("button", name="Post reply").click()
+    reply = newest_comment()
+    page.wait_for_url(re.compile(rf"/comments/{reply.id}#comment-{reply.id}$"))
+    expect(page.locator(f"#comment-{first.id} + article.comment")).to_contain_text(
+        "A reply, also without JavaScript.")
+
+    # An empty edit is refused with the page again, then a real edit is saved.
+    page.locator(f"#comment-{reply.id}").get_by_role("link", name="Edit").click()
+    page.wait_for_url(f"**/comments/{reply.id}/edit")
+    page.get_by_label("Edit your comment").fill("   ")
+    page.get_by_role("button", name="Save changes").click()
+    expect(page.locator(".error")).to_contain_text("Write something")
+    page.get_by_label("Edit your comment").fill("An edited reply.")
+    page.get_by_role("button", name="Save changes").click()
+    page.wait_for_url(re.compile(rf"/comments/{reply.id}#comment-{reply.id}$"))
+    expect(page.locator(f"#comment-{reply.id} .comment-body")).to_have_text("An edited reply.")
+
+    # Delete returns to the question's comments.
+    page.locator(f"#comment-{reply.id}").get_by_role("button", name="Delete").click()
+    page.wait_for_url(re.compile(rf"{question.path}#comments$"))
+    expect(page.locator(f"#comment-{reply.id}")).to_have_count(0)
+    expect(page.locator(f"#comment-{first.id}")).to_contain_text("Posted without JavaScript.")
+
+
+def test_folded_replies_without_javascript_link_to_the_whole_thread(app, page_nojs, question):
+    app.config["REPLIES_SHOWN"] = 1
+    root_id = seed(question, body="root")
+    for n in range(3):
+        seed(question, root_id, body=f"reply {n}")
+    page_nojs.goto(question.path)
+    page_nojs.get_by_role("link", name="Show 2 more replies").click()
+    page_nojs.wait_for_url(re.compile(rf"/comments/{root_id}#comment-{root_id}$"))
+    expect(page_nojs.locator("article.comment")).to_have_count(4)

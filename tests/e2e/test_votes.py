@@ -1,0 +1,144 @@
+"""Upvoting and asking questions in a real browser, with JavaScript on and off."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from forum.extensions import db
+from tests.e2e.conftest import assert_no_navigation, check_no_navigation
+
+
+def release_database() -> None:
+    """End the test's own transaction: outside a request it holds SQLite's write lock."""
+    db.session.remove()
+
+
+@pytest.fixture
+def question(make):
+    """The id of a question with 2 votes (a plain int: it stays usable after the session ends)."""
+    disease = make.make_disease("Scleromyxedema")
+    make.make_question(disease, "Is it contagious?", votes=1)
+    question_id = make.make_question(disease, "Is it hereditary?", votes=2).id
+    release_database()
+    return question_id
+
+
+def member_signs_in(page, app, base_url: str, user) -> None:
+    """Give the page a session cookie for `user` without loading any page first.
+
+    conftest's sign_in opens /healthz, whose background /favicon.ico request renders the 404
+    page and can answer after the cookie is added, replacing it with an anonymous session.
+    """
+    serializer = app.session_interface.get_signing_serializer(app)
+    cookie = serializer.dumps({"_user_id": user.get_id(), "_fresh": True})
+    page.context.add_cookies(
+        [
+            {
+                "name": app.config["SESSION_COOKIE_NAME"],
+                "value": cookie,
+                "url": base_url,
+                "httpOnly": True,
+                "sameSite": "Lax",
+            }
+        ]
+    )
+    release_database()
+
+
+def vote_box(page, question_id):
+    return page.locator(f"#question-{question_id}-votes")
+
+
+def test_member_upvotes_in_place_and_takes_it_back(page, live_server, app, make, question):
+    member_signs_in(page, app, live_server, make.make_user())
+    page.goto("/diseases/scleromyxedema")
+    box = vote_box(page, question)
+    expect(box.get_by_role("button")).to_have_attribute("aria-pressed", "false")
+    expect(box.locator(".vote-count")).to_have_text("2")
+    assert_no_navigation(page)
+
+    box.get_by_role("button").click()
+
+    expect(box.locator(".vote-count")).to_have_text("3")
+    expect(box.get_by_role("button")).to_have_attribute("aria-pressed", "true")
+    assert check_no_navigation(page)
+
+    page.reload()
+    expect(box.locator(".vote-count")).to_have_text("3")
+    expect(box.get_by_role("button")).to_have_attribute("aria-pressed", "true")
+    assert_no_navigation(page)
+
+    box.get_by_role("button").click()
+
+    expect(box.locator(".vote-count")).to_have_text("2")
+    expect(box.get_by_role("button")).to_have_attribute("aria-pressed", "false")
+    assert check_no_navigation(page)
+
+
+def test_upvote_without_javascript_returns_to_the_same_place(
+    page_nojs, live_server, app, make, question
+):
+    page = page_nojs
+    member_signs_in(page, app, live_server, make.make_user())
+    page.goto("/diseases/scleromyxedema/questions?sort=new")
+    box = vote_box(page, question)
+
+    box.get_by_role("button").click()
+
+    expect(page).to_have_url(
+        re.compile(rf"/diseases/scleromyxedema/questions\?sort=new#question-{question}$")
+    )
+    expect(box.locator(".vote-count")).to_have_text("3")
+    expect(box.get_by_role("button")).to_have_attribute("aria-pressed", "true")
+
+    box.get_by_role("button").click()
+
+    expect(box.locator(".vote-count")).to_have_text("2")
+    expect(box.get_by_role("button")).to_have_attribute("aria-pressed", "false")
+
+
+def test_visitor_who_upvotes_is_sent_to_login(page, question):
+    page.goto("/diseases/scleromyxedema")
+
+    vote_box(page, question).get_by_role("button").click()
+
+    expect(page).to_have_url(re.compile(r"/login\?next=/diseases/scleromyxedema"))
+
+
+def test_own_question_button_is_disabled_and_says_why(page, live_server, app, make):
+    author = make.make_user()
+    disease = make.make_disease("Scleromyxedema")
+    question = make.make_question(disease, "Can diet help?", author_id=author.id).id
+    member_signs_in(page, app, live_server, author)
+
+    page.goto("/diseases/scleromyxedema")
+
+    box = vote_box(page, question)
+    expect(box.get_by_role("button")).to_be_disabled()
+    expect(box).to_contain_text("cannot upvote")
+
+
+def test_member_asks_a_question_and_fixes_a_mistake_in_place(
+    page, live_server, app, make, question
+):
+    member_signs_in(page, app, live_server, make.make_user())
+    page.goto("/diseases/scleromyxedema")
+    page.get_by_role("link", name="Ask a question").click()
+    expect(page.get_by_role("heading", name=re.compile("Ask a question"))).to_be_visible()
+    assert_no_navigation(page)
+
+    page.get_by_label("Your question").fill("Too short")
+    page.get_by_role("button", name="Post the question").click()
+
+    expect(page.locator("#ask-form .error")).to_be_visible()
+    expect(page.get_by_label("Your question")).to_have_value("Too short")
+    assert check_no_navigation(page)
+
+    page.get_by_label("Your question").fill("Does it affect the heart")
+    page.get_by_role("button", name="Post the question").click()
+
+    expect(page).to_have_url(re.compile(r"/questions/does-it-affect-the-heart$"))
+    expect(page.get_by_role("heading", name="Does it affect the heart?")).to_be_visible()

@@ -1,0 +1,367 @@
+"""Sign-up, login, logout, the safe `next` redirect, password hashing and create-admin."""
+
+from __future__ import annotations
+
+import pytest
+from argon2 import PasswordHasher
+from sqlalchemy import func, select
+
+from forum.accounts import authenticate
+from forum.auth import LOGIN_FAILED, USERNAME_TAKEN, safe_next
+from forum.extensions import db
+from forum.models import User
+from forum.passwords import hash_password, password_problem, verify_password
+from tests.conftest import HTMX, login
+from tests.factories import PASSWORD
+
+BOOSTED = {"HX-Request": "true", "HX-Boosted": "true"}
+GOOD_PASSWORD = "plum tree under snow"
+
+
+def user_count() -> int:
+    return db.session.scalar(select(func.count()).select_from(User))
+
+
+def logged_in_as(client) -> str | None:
+    """The username the client's session is logged in as, read from the page header."""
+    html = client.get("/").get_data(as_text=True)
+    if "Signed in as" not in html:
+        return None
+    return html.split("Signed in as <strong>", 1)[1].split("</strong>", 1)[0]
+
+
+# --- sign-up -------------------------------------------------------------------------------
+
+def test_signup_page_has_labelled_fields(client):
+    html = client.get("/signup").get_data(as_text=True)
+    for field_id in ("username", "password", "email"):
+        assert f'<label for="{field_id}"' in html
+    assert 'name="csrf_token"' in html
+
+
+def test_signup_creates_member_logs_in_and_returns(client, app):
+    response = client.post("/signup", data={
+        "username": "Rosa.B", "password": GOOD_PASSWORD, "next": "/diseases/x?sort=new",
+    })
+
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/diseases/x?sort=new"
+    user = db.session.scalar(select(User).where(User.username_key == "rosa.b"))
+    assert user.username == "Rosa.B" and user.role == "member" and user.email is None
+    assert user.password_hash.startswith("$argon2id$")
+    assert logged_in_as(client) == "Rosa.B"
+
+
+def test_signup_with_htmx_redirects_by_header(client):
+    response = client.post("/signup", data={"username": "rosa", "password": GOOD_PASSWORD},
+                           headers=BOOSTED)
+
+    assert response.status_code == 204
+    assert response.headers["HX-Redirect"] == "/"
+    assert user_count() == 1
+
+
+def test_signup_keeps_email_when_given(client):
+    client.post("/signup", data={"username": "rosa", "password": GOOD_PASSWORD,
+                                 "email": " rosa@example.org "})
+    assert db.session.scalar(select(User.email)) == "rosa@example.org"
+
+
+@pytest.mark.parametrize("password", [
+    "ten chars!",  # exactly 10
+    "🦋🦋🦋🦋🦋🦋🦋🦋🦋🦋",  # emoji count as characters
+    "  spaces at both ends  ",
+    "x" * 128 + "y",
+])
+def test_signup_accepts_any_password_of_ten_characters_or_more(client, password):
+    response = client.post("/signup", data={"username": "rosa", "password": password})
+
+    assert response.status_code == 303
+    user = db.session.scalar(select(User))
+    assert verify_password(user.password_hash, password)
+    assert authenticate("rosa", password) is not None
+
+
+@pytest.mark.parametrize(("username", "password", "message"), [
+    ("ro", GOOD_PASSWORD, "3 to 30 characters"),
+    ("r" * 31, GOOD_PASSWORD, "3 to 30 characters"),
+    ("rosa b", GOOD_PASSWORD, "3 to 30 characters"),
+    ("rosa<script>", GOOD_PASSWORD, "3 to 30 characters"),
+    ("rösa", GOOD_PASSWORD, "3 to 30 characters"),
+    ("rosa", "short one", "at least 10 characters"),
+    ("rosa", "1234567890", "most common"),
+    ("rosa", "QwertyUiop", "most common"),
+    ("rosa", "password123", "most common"),
+    ("rosa_b_long", "rosa_b_long", "must not be your username"),
+    ("rosa", "x" * 1025, "at most 1024"),
+])
+def test_signup_refuses_bad_usernames_and_passwords(client, username, password, message):
+    response = client.post("/signup", data={"username": username, "password": password})
+
+    assert response.status_code == 422
+    assert message in response.get_data(as_text=True)
+    assert user_count() == 0
+
+
+def test_signup_refuses_a_taken_username_regardless_of_case(client, make):
+    make.make_user("Rosa")
+
+    response = client.post("/signup", data={"username": "rOSA", "password": GOOD_PASSWORD})
+
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert USERNAME_TAKEN in html
+    assert user_count() == 1
+    assert logged_in_as(client) is None
+
+
+def test_signup_error_with_htmx_is_200_so_htmx_swaps_it(client):
+    response = client.post("/signup", data={"username": "ro", "password": GOOD_PASSWORD},
+                           headers=BOOSTED)
+    assert response.status_code == 200
+    assert "3 to 30 characters" in response.get_data(as_text=True)
+    assert user_count() == 0
+
+
+def test_signup_form_does_not_echo_the_password(client):
+    html = client.post("/signup", data={"username": "ro", "password": GOOD_PASSWORD}).get_data(
+        as_text=True)
+    assert GOOD_PASSWORD not in html
+
+
+# --- login ---------------------------------------------------------------------------------
+
+def test_login_logs_in_and_returns_to_next(client, member):
+    response = client.post("/login", data={
+        "username": "MIRA_member", "password": PASSWORD, "next": "/diseases/x",
+    })
+
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/diseases/x"
+    assert logged_in_as(client) == "mira_member"
+
+
+def test_login_with_htmx_redirects_by_header(client, member):
+    response = client.post("/login", data={"username": "mira_member", "password": PASSWORD},
+                           headers=BOOSTED)
+    assert response.status_code == 204
+    assert response.headers["HX-Redirect"] == "/"
+    assert logged_in_as(client) == "mira_member"
+
+
+def test_login_page_carries_next_into_the_form(client):
+    html = client.get("/login?next=/diseases/x%3Fsort%3Dnew").get_data(as_text=True)
+    assert 'name="next" type="hidden" value="/diseases/x?sort=new"' in html
+
+
+def test_login_page_drops_an_unsafe_next(client):
+    html = client.get("/login?next=//evil.example").get_data(as_text=True)
+    assert "evil.example" not in html.split("<main", 1)[1]
+
+
+def test_wrong_password_and_unknown_user_get_the_same_answer(client, member):
+    wrong_password = client.post("/login", data={"username": "mira_member", "password": "nope"})
+    unknown_user = client.post("/login", data={"username": "nobody_here", "password": "nope"})
+
+    assert wrong_password.status_code == unknown_user.status_code == 422
+    assert LOGIN_FAILED in wrong_password.get_data(as_text=True)
+    assert LOGIN_FAILED in unknown_user.get_data(as_text=True)
+    # Same page apart from the username echoed back into its field.
+    assert (wrong_password.get_data(as_text=True).replace("mira_member", "U")
+            == unknown_user.get_data(as_text=True).replace("nobody_here", "U"))
+    assert logged_in_as(client) is None
+
+
+def test_login_starts_a_new_session(client, member):
+    with client.session_transaction() as session:
+        session["planted"] = "by someone before login"
+
+    client.post("/login", data={"username": "mira_member", "password": PASSWORD})
+
+    with client.session_transaction() as session:
+        assert "planted" not in session
+        assert session["_user_id"] == member.session_token
+
+
+def test_login_upgrades_a_hash_made_with_old_parameters(client, make):
+    weak = PasswordHasher(time_cost=1, memory_cost=8 * 1024, parallelism=1)
+    user = make.make_user("old_timer")
+    user.password_hash = weak.hash(PASSWORD)
+    db.session.commit()
+
+    response = client.post("/login", data={"username": "old_timer", "password": PASSWORD})
+
+    assert response.status_code == 303
+    db.session.expire_all()
+    assert user.password_hash.startswith("$argon2id$v=19$m=19456,t=2,p=1$")
+    assert verify_password(user.password_hash, PASSWORD)
+
+
+def test_passwords_are_argon2id_with_19_mib_and_two_passes():
+    stored = hash_password("a passphrase of some length")
+    assert stored.startswith("$argon2id$v=19$m=19456,t=2,p=1$")
+
+
+def test_unusable_hash_never_logs_in(client, make):
+    make.make_user("demo_member").password_hash = "!"
+    db.session.commit()
+    response = client.post("/login", data={"username": "demo_member", "password": "!"})
+    assert response.status_code == 422
+
+
+def test_common_password_list_is_shipped_and_large():
+    from forum.passwords import common_passwords
+
+    assert len(common_passwords()) >= 9_900
+    assert "iloveyou" in common_passwords()
+    assert password_problem("correct horse battery staple") is None
+
+
+# --- logout --------------------------------------------------------------------------------
+
+def test_logout_is_post_only(member_client):
+    response = member_client.get("/logout")
+    assert response.status_code == 405
+    assert logged_in_as(member_client) == "mira_member"
+
+
+def test_logout_ends_the_session_and_the_old_cookie_stays_useless(member_client, app, member):
+    with member_client.session_transaction() as session:
+        stolen = dict(session)
+
+    response = member_client.post("/logout")
+
+    assert response.status_code == 303
+    assert logged_in_as(member_client) is None
+    # Replaying the cookie from before the logout does not log anyone in.
+    replay = app.test_client()
+    with replay.session_transaction() as session:
+        session.update(stolen)
+    assert logged_in_as(replay) is None
+
+
+def test_logout_with_htmx_redirects_by_header(member_client):
+    response = member_client.post("/logout", headers=BOOSTED)
+    assert response.status_code == 204 and response.headers["HX-Redirect"] == "/"
+    assert logged_in_as(member_client) is None
+
+
+def test_header_shows_logout_button_and_login_link_with_next(client, member):
+    html = client.get("/?q=sclero").get_data(as_text=True)
+    assert 'href="/login?next=/?q%3Dsclero"' in html
+    login(client, member)
+    html = client.get("/").get_data(as_text=True)
+    assert 'action="/logout"' in html and "Log out" in html
+
+
+# --- the safe `next` ----------------------------------------------------------------------
+
+@pytest.mark.parametrize("url", [
+    "/", "/diseases/alkaptonuria", "/diseases/x/questions?sort=new&page=2", "/?q=a%20b",
+    "/diseases/caf%C3%A9", "/diseases/café#comments",
+])
+def test_safe_next_accepts_local_paths(url):
+    assert safe_next(url) == url
+
+
+@pytest.mark.parametrize("url", [
+    None, "", "https://evil.example/", "http://evil.example", "//evil.example",
+    "///evil.example", "////evil.example", "/\\evil.example", "\\\\evil.example",
+    "\\/evil.example", "/\\/evil.example", "https:/evil.example", "https:evil.example",
+    "javascript:alert(1)", "JaVaScRiPt:alert(1)", "data:text/html,hi", "evil.example",
+    "diseases/x", " /diseases", " //evil.example", "/\t/evil.example", "/\n/evil.example",
+    "\t//evil.example", "/%2F/evil.example", "/%2f%2fevil.example", "%2F%2Fevil.example",
+    "/%5Cevil.example", "/%5cevil.example", "/%252F%252Fevil.example",
+    "/%09/evil.example", "/%0d%0aSet-Cookie:x=1", "/\u3000/evil.example",
+    "/\u200b/evil.example", "/" + "a" * 2001,
+])
+def test_safe_next_refuses_anything_that_could_leave_the_site(url):
+    assert safe_next(url) is None
+
+
+@pytest.mark.parametrize("next_url", ["//evil.example", "https://evil.example/", "/\\evil"])
+def test_login_never_redirects_off_site(client, member, next_url):
+    response = client.post("/login", data={
+        "username": "mira_member", "password": PASSWORD, "next": next_url,
+    })
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/"
+
+
+# --- needing an account -------------------------------------------------------------------
+
+def test_logged_out_visitor_is_sent_to_login_and_back(client):
+    response = client.get("/account")
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/login?next=/account"
+
+
+def test_logged_out_htmx_request_gets_hx_redirect_to_the_page_it_came_from(client):
+    response = client.post("/account/delete", headers={
+        **HTMX, "HX-Current-URL": "http://localhost/diseases/x?sort=new",
+    })
+    assert response.status_code == 401
+    assert response.headers["HX-Redirect"] == "/login?next=/diseases/x?sort%3Dnew"
+    assert response.get_data() == b""
+
+
+def test_logged_out_htmx_request_from_another_site_returns_home(client):
+    response = client.post("/account/delete", headers={
+        **HTMX, "HX-Current-URL": "https://evil.example/diseases/x",
+    })
+    assert response.headers["HX-Redirect"] == "/login?next=/"
+
+
+# --- create-admin --------------------------------------------------------------------------
+
+def test_create_admin_with_password_from_environment(app, monkeypatch):
+    monkeypatch.setenv("FORUM_ADMIN_PASSWORD", GOOD_PASSWORD)
+
+    result = app.test_cli_runner().invoke(args=["create-admin", "Root_Admin"])
+
+    assert result.exit_code == 0, result.output
+    user = db.session.scalar(select(User))
+    assert (user.username, user.role) == ("Root_Admin", "admin")
+    assert verify_password(user.password_hash, GOOD_PASSWORD)
+
+
+def test_create_admin_prompts_for_the_password(app, monkeypatch):
+    monkeypatch.delenv("FORUM_ADMIN_PASSWORD", raising=False)
+    result = app.test_cli_runner().invoke(
+        args=["create-admin", "root"], input=f"{GOOD_PASSWORD}\n{GOOD_PASSWORD}\n"
+    )
+    assert result.exit_code == 0, result.output
+    assert db.session.scalar(select(User.role)) == "admin"
+
+
+def test_create_admin_refuses_a_common_password(app, monkeypatch):
+    monkeypatch.setenv("FORUM_ADMIN_PASSWORD", "password123")
+    result = app.test_cli_runner().invoke(args=["create-admin", "root"])
+    assert result.exit_code != 0
+    assert user_count() == 0
+
+
+def test_create_admin_promotes_an_existing_member(app, member):
+    result = app.test_cli_runner().invoke(args=["create-admin", "MIRA_MEMBER"])
+    assert result.exit_code == 0, result.output
+    db.session.expire_all()
+    assert member.role == "admin"
+
+
+def test_unknown_username_costs_a_hash_check_like_a_wrong_password(client, member, monkeypatch):
+    from forum import passwords
+
+    checks = []
+    real_verify = passwords.verify_password
+
+    def counting_verify(*args):
+        checks.append(1)
+        return real_verify(*args)
+
+    monkeypatch.setattr("forum.passwords.verify_password", counting_verify)
+    monkeypatch.setattr("forum.accounts.verify_password", counting_verify)
+
+    client.post("/login", data={"username": "mira_member", "password": "wrong guess"})
+    client.post("/login", data={"username": "nobody_here", "password": "wrong guess"})
+
+    assert len(checks) == 2  # without it, a fast answer would tell that a name is free

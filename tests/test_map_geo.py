@@ -1,0 +1,94 @@
+"""The world map's shapes: decoded once, projected inside the frame, no streaks, no Antarctica."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from forum.maps import geo
+from forum.maps.service import legend, shade
+
+
+def points(path: str):
+    """Absolute points of every ring of a path made of M (absolute) and l (relative) commands."""
+    rings = []
+    for ring in re.findall(r"M[^Mz]+z", path):
+        commands = re.findall(r"([Ml])(-?\d+) (-?\d+)", ring)
+        x = y = 0
+        current = []
+        for command, dx, dy in commands:
+            if command == "M":
+                x, y = int(dx), int(dy)
+            else:
+                x, y = x + int(dx), y + int(dy)
+            current.append((x, y))
+        rings.append(current)
+    return rings
+
+
+def test_the_atlas_decodes_to_every_country_but_antarctica():
+    world = geo.world_map()
+    codes = {shape.code for shape in world.shapes}
+
+    assert len(world.shapes) > 170
+    assert {"FR", "RU", "FJ", "US", "NZ", "BR"} <= codes
+    assert "AQ" not in codes
+    assert world.view_box == f"0 0 960 {world.height}"
+    assert geo.world_map() is world  # decoded once per process
+
+
+def test_features_without_iso_codes_join_their_country():
+    codes = [shape.code for shape in geo.world_map().shapes]
+    assert codes.count("CY") == 1 and codes.count("SO") == 1  # with N. Cyprus and Somaliland
+    assert "XK" in codes  # Kosovo
+
+
+def test_every_ring_stays_in_the_frame_without_streaks():
+    world = geo.world_map()
+    for shape in world.shapes:
+        for ring in points(shape.path):
+            assert all(0 <= x <= world.width and 0 <= y <= world.height for x, y in ring), shape
+            # A ring wrapped the wrong way round the antimeridian jumps across the map.
+            for (x0, _), (x1, _) in zip(ring, ring[1:], strict=False):
+                assert abs(x1 - x0) < world.width / 4, shape.name
+
+
+def test_russia_is_drawn_on_both_sides_of_the_antimeridian():
+    # Chukotka runs past 180°E: its tip is drawn at the map's western edge, not streaked across.
+    # (Fiji's sliver east of 180° is thinner than a unit of the map and drops out.)
+    world = geo.world_map()
+    [shape] = [s for s in world.shapes if s.code == "RU"]
+    xs = [x for ring in points(shape.path) for x, _ in ring]
+    centre = world.width / 2
+    assert min(xs) < centre - 300 and max(xs) > centre + 300
+
+
+def test_ring_split_at_the_antimeridian():
+    ring = [(170, 0), (-170, 0), (-170, 10), (170, 10), (170, 0)]
+    pieces = geo._split_at_antimeridian(ring)
+    assert len(pieces) == 2
+    assert all(-180 <= lon <= 180 for piece in pieces for lon, _ in piece)
+    assert {max(lon for lon, _ in pieces[0]), min(lon for lon, _ in pieces[1])} == {180, -180}
+
+
+def test_country_choices():
+    choices = dict(geo.country_choices())
+    assert choices["FR"] == "France" and choices["RU"] == "Russia" and choices["XK"] == "Kosovo"
+    assert "AQ" not in choices
+    assert geo.is_country("DE") and not geo.is_country("ZZ") and not geo.is_country("de")
+    names = [name for _, name in geo.country_choices()]
+    assert names == sorted(names)
+
+
+@pytest.mark.parametrize(
+    ("count", "step"), [(0, 0), (1, 1), (2, 2), (4, 2), (5, 3), (9, 3), (10, 4), (25, 5), (900, 5)]
+)
+def test_shade_steps(count, step):
+    assert shade(count) == step
+
+
+def test_legend_covers_every_step():
+    assert [(s.shade, s.label) for s in legend()] == [
+        (0, "None"), (1, "1"), (2, "2–4"), (3, "5–9"), (4, "10–24"), (5, "25 or more"),
+    ]
