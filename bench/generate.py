@@ -58,6 +58,7 @@ def build(comments: int = 200, seed: int = 7) -> None:
     total = db.session.scalar(
         select(func.count()).select_from(Comment).where(Comment.question_id == question.id)
     )
-    db.session.execute(update(Question).where(Question.id == question.id)
-                       .values(comment_count=total))
+    db.session.execute(
+        update(Question).where(Question.id == question.id).values(comment_count=total)
+    )
     db.session.commit()

@@ -30,7 +30,9 @@ PAGES = {
     "home": "/",
     "disease page": "/diseases/scleromyxedema",
     "all questions": "/diseases/scleromyxedema/questions",
-    "question page (thread)": "/diseases/scleromyxedema/questions/what-are-the-latest-advances-in-scleromyxedema",
+    "question page (thread)": (
+        "/diseases/scleromyxedema/questions/what-are-the-latest-advances-in-scleromyxedema"
+    ),
     "map page": "/diseases/scleromyxedema/map",
 }
 # Throughput a page must keep relative to the baseline; a run below it exits non-zero.
@@ -118,14 +120,27 @@ def main() -> int:
     workdir = Path(tempfile.mkdtemp(prefix="forum-bench-"))
     env = dict(os.environ)
     env.setdefault("DATABASE_URL", f"sqlite:///{workdir / 'bench.db'}")
-    env.update({"SECRET_KEY": "bench", "RATELIMIT_ENABLED": "false", "PYTHONPATH": str(ROOT),
-                "GUNICORN_ACCESS_LOG": "", "WEB_CONCURRENCY": env.get("WEB_CONCURRENCY", "2")})
+    env.update(
+        {
+            "SECRET_KEY": "bench",
+            "RATELIMIT_ENABLED": "false",
+            "PYTHONPATH": str(ROOT),
+            "GUNICORN_ACCESS_LOG": "",
+            "WEB_CONCURRENCY": env.get("WEB_CONCURRENCY", "2"),
+        }
+    )
     print(f"preparing {env['DATABASE_URL']} with a {comments}-comment thread ...")
     _prepare(env, comments)
     port = _free_port()
     env["PORT"] = str(port)
-    gunicorn = [str(Path(sys.executable).parent / "gunicorn"), "-c", "gunicorn.conf.py",
-                "--access-logfile", "/dev/null", "wsgi:app"]
+    gunicorn = [
+        str(Path(sys.executable).parent / "gunicorn"),
+        "-c",
+        "gunicorn.conf.py",
+        "--access-logfile",
+        "/dev/null",
+        "wsgi:app",
+    ]
     proc = subprocess.Popen(gunicorn, env=env, cwd=ROOT, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     results = {}
@@ -149,14 +164,25 @@ def main() -> int:
         if target is not None and row["ratio"] < target or row["errors"]:
             failed.append(name)
             mark = "  <-- below target" if not row["errors"] else "  <-- errors"
-        print(f"{name:28} {row['req_per_s']:8.1f} {row['ratio']:6.2f} "
-              f"{(f'{target:.2f}' if target else '-'):>6} {row['p50_ms']:7.1f} "
-              f"{row['p99_ms']:7.1f} {row['errors']}{mark}")
+        print(
+            f"{name:28} {row['req_per_s']:8.1f} {row['ratio']:6.2f} "
+            f"{(f'{target:.2f}' if target else '-'):>6} {row['p50_ms']:7.1f} "
+            f"{row['p99_ms']:7.1f} {row['errors']}{mark}"
+        )
     out = ROOT / "bench" / "results"
     out.mkdir(exist_ok=True)
-    (out / "latest.json").write_text(json.dumps(
-        {"comments": comments, "requests": requests, "concurrency": concurrency,
-         "database": env["DATABASE_URL"].split(":")[0], "pages": results}, indent=2))
+    (out / "latest.json").write_text(
+        json.dumps(
+            {
+                "comments": comments,
+                "requests": requests,
+                "concurrency": concurrency,
+                "database": env["DATABASE_URL"].split(":")[0],
+                "pages": results,
+            },
+            indent=2,
+        )
+    )
     return 1 if failed else 0
 
 

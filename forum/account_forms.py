@@ -34,19 +34,28 @@ def _valid_username(form, field):
 
 class SignupForm(FlaskForm):
     username = StringField(
-        "Username", validators=[DataRequired(), _valid_username],
-        render_kw={"autocomplete": "username", "maxlength": 30, "autocapitalize": "none",
-                   "spellcheck": "false"},
+        "Username",
+        validators=[DataRequired(), _valid_username],
+        render_kw={
+            "autocomplete": "username",
+            "maxlength": 30,
+            "autocapitalize": "none",
+            "spellcheck": "false",
+        },
     )
     password = PasswordField(
-        "Password", validators=[DataRequired(), _NewPassword("username")],
+        "Password",
+        validators=[DataRequired(), _NewPassword("username")],
         render_kw={"autocomplete": "new-password", "maxlength": MAX_LENGTH},
     )
     email = StringField(
         "Email (optional)",
         filters=[lambda s: s.strip() if s else s],
-        validators=[Optional(), Length(max=254),
-                    Regexp(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", message="That is not an email address.")],
+        validators=[
+            Optional(),
+            Length(max=254),
+            Regexp(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", message="That is not an email address."),
+        ],
         render_kw={"autocomplete": "email", "type": "email"},
     )
     next = HiddenField()
@@ -54,11 +63,13 @@ class SignupForm(FlaskForm):
 
 class LoginForm(FlaskForm):
     username = StringField(
-        "Username", validators=[DataRequired()],
+        "Username",
+        validators=[DataRequired()],
         render_kw={"autocomplete": "username", "autocapitalize": "none", "spellcheck": "false"},
     )
     password = PasswordField(
-        "Password", validators=[DataRequired(), Length(max=MAX_LENGTH)],
+        "Password",
+        validators=[DataRequired(), Length(max=MAX_LENGTH)],
         render_kw={"autocomplete": "current-password"},
     )
     next = HiddenField()
@@ -69,17 +80,20 @@ class ChangePasswordForm(FlaskForm):
     account_username = ""
 
     current_password = PasswordField(
-        "Current password", validators=[DataRequired()],
+        "Current password",
+        validators=[DataRequired()],
         render_kw={"autocomplete": "current-password"},
     )
     new_password = PasswordField(
-        "New password", validators=[DataRequired(), _NewPassword()],
+        "New password",
+        validators=[DataRequired(), _NewPassword()],
         render_kw={"autocomplete": "new-password", "maxlength": MAX_LENGTH},
     )
 
 
 class DeleteAccountForm(FlaskForm):
     password = PasswordField(
-        "Your password, to confirm", validators=[DataRequired()],
+        "Your password, to confirm",
+        validators=[DataRequired()],
         render_kw={"autocomplete": "current-password"},
     )

@@ -39,8 +39,9 @@ def user_by_username(username: str) -> User | None:
     return db.session.scalar(select(User).where(User.username_key == key))
 
 
-def create_user(username: str, password: str, email: str | None = None,
-                role: str = "member") -> User:
+def create_user(
+    username: str, password: str, email: str | None = None, role: str = "member"
+) -> User:
     """Add a new account and flush it; raises UsernameTaken when the name is in use."""
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r}")
@@ -87,24 +88,30 @@ def delete_account(user: User) -> None:
     uid = user.id
     voted = select(Vote.question_id).where(Vote.user_id == uid).scalar_subquery()
     db.session.execute(
-        update(Question).where(Question.id.in_(voted))
+        update(Question)
+        .where(Question.id.in_(voted))
         .values(vote_count=Question.vote_count - 1)
         .execution_options(synchronize_session=False)
     )
     db.session.execute(delete(Vote).where(Vote.user_id == uid))
     joined = select(MapEntry.disease_id).where(MapEntry.user_id == uid).scalar_subquery()
     db.session.execute(
-        update(Disease).where(Disease.id.in_(joined))
+        update(Disease)
+        .where(Disease.id.in_(joined))
         .values(member_count=Disease.member_count - 1)
         .execution_options(synchronize_session=False)
     )
     db.session.execute(delete(MapEntry).where(MapEntry.user_id == uid))
     db.session.execute(
-        update(Comment).where(Comment.author_id == uid).values(author_id=None)
+        update(Comment)
+        .where(Comment.author_id == uid)
+        .values(author_id=None)
         .execution_options(synchronize_session=False)
     )
     db.session.execute(
-        update(Question).where(Question.author_id == uid).values(author_id=None)
+        update(Question)
+        .where(Question.author_id == uid)
+        .values(author_id=None)
         .execution_options(synchronize_session=False)
     )
     db.session.delete(user)
@@ -132,9 +139,13 @@ def export_account(user: User) -> dict:
         .where(MapEntry.user_id == user.id)
         .order_by(MapEntry.created_at, MapEntry.id)
     )
-    comments = list(db.session.scalars(
-        select(Comment).where(Comment.author_id == user.id).order_by(Comment.created_at, Comment.id)
-    ))
+    comments = list(
+        db.session.scalars(
+            select(Comment)
+            .where(Comment.author_id == user.id)
+            .order_by(Comment.created_at, Comment.id)
+        )
+    )
     revisions: dict[int, list[dict]] = {}
     if comments:
         for revision in db.session.scalars(
@@ -159,27 +170,48 @@ def export_account(user: User) -> dict:
             "joined_at": _iso(user.created_at),
         },
         "votes": [
-            {"question_id": qid, "question_title": title, "disease": slug,
-             "voted_at": _iso(created_at)}
+            {
+                "question_id": qid,
+                "question_title": title,
+                "disease": slug,
+                "voted_at": _iso(created_at),
+            }
             for created_at, qid, title, slug in votes
         ],
         "map_entries": [
-            {"disease": slug, "role": entry.role, "country": entry.country,
-             "region": entry.region, "since_year": entry.since_year,
-             "anonymous": entry.anonymous, "created_at": _iso(entry.created_at),
-             "updated_at": _iso(entry.updated_at)}
+            {
+                "disease": slug,
+                "role": entry.role,
+                "country": entry.country,
+                "region": entry.region,
+                "since_year": entry.since_year,
+                "anonymous": entry.anonymous,
+                "created_at": _iso(entry.created_at),
+                "updated_at": _iso(entry.updated_at),
+            }
             for entry, slug in entries
         ],
         "comments": [
-            {"id": c.id, "question_id": c.question_id, "parent_id": c.parent_id,
-             "body_markdown": c.body_md, "created_at": _iso(c.created_at),
-             "edited_at": _iso(c.edited_at), "deleted_at": _iso(c.deleted_at),
-             "earlier_versions": revisions.get(c.id, [])}
+            {
+                "id": c.id,
+                "question_id": c.question_id,
+                "parent_id": c.parent_id,
+                "body_markdown": c.body_md,
+                "created_at": _iso(c.created_at),
+                "edited_at": _iso(c.edited_at),
+                "deleted_at": _iso(c.deleted_at),
+                "earlier_versions": revisions.get(c.id, []),
+            }
             for c in comments
         ],
         "questions": [
-            {"id": q.id, "disease": slug, "title": q.title, "body_markdown": q.body_md,
-             "created_at": _iso(q.created_at)}
+            {
+                "id": q.id,
+                "disease": slug,
+                "title": q.title,
+                "body_markdown": q.body_md,
+                "created_at": _iso(q.created_at),
+            }
             for q, slug in questions
         ],
     }
@@ -211,8 +243,9 @@ def member_comments(user: User):
     """A select of `user`'s visible comments (not deleted or hidden), newest first."""
     return (
         select(Comment)
-        .where(Comment.author_id == user.id, Comment.deleted_at.is_(None),
-               Comment.hidden_at.is_(None))
+        .where(
+            Comment.author_id == user.id, Comment.deleted_at.is_(None), Comment.hidden_at.is_(None)
+        )
         .order_by(Comment.created_at.desc(), Comment.id.desc())
     )
 

@@ -147,7 +147,9 @@ def _form_page(template: str, form, error: str | None = None):
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(_setting("RATELIMIT_LOGIN_IP"), methods=["POST"], error_message=LOGIN_LIMITED)
 @limiter.limit(
-    _setting("RATELIMIT_LOGIN_ACCOUNT"), key_func=_login_account_key, methods=["POST"],
+    _setting("RATELIMIT_LOGIN_ACCOUNT"),
+    key_func=_login_account_key,
+    methods=["POST"],
     error_message=LOGIN_LIMITED,
 )
 def login():
@@ -173,7 +175,9 @@ def login():
 
 @bp.route("/signup", methods=["GET", "POST"])
 @limiter.limit(
-    _setting("RATELIMIT_SIGNUP"), methods=["POST"], error_message=SIGNUP_LIMITED,
+    _setting("RATELIMIT_SIGNUP"),
+    methods=["POST"],
+    error_message=SIGNUP_LIMITED,
     # Only accounts actually created count: fixing a form error is not held back.
     deduct_when=lambda response: response.status_code == 303 or "HX-Redirect" in response.headers,
 )
@@ -216,6 +220,9 @@ def _account_links():
     """What the header's account links need: where "Log in" should bring the visitor back to."""
     if not has_request_context():
         return {"login_next": None}
-    here = request.full_path.rstrip("?") if request.endpoint not in (
-        "auth.login", "auth.signup", None) else None
+    here = (
+        request.full_path.rstrip("?")
+        if request.endpoint not in ("auth.login", "auth.signup", None)
+        else None
+    )
     return {"login_next": safe_next(here) if here else None}

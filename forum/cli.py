@@ -18,8 +18,12 @@ ADMIN_PASSWORD_ENV = "FORUM_ADMIN_PASSWORD"
 
 def register(app: Flask) -> None:
     @app.cli.command("seed")
-    @click.option("--content", type=click.Path(exists=True, file_okay=False), default=None,
-                  help="Folder of demo content (default: the repository's content/).")
+    @click.option(
+        "--content",
+        type=click.Path(exists=True, file_okay=False),
+        default=None,
+        help="Folder of demo content (default: the repository's content/).",
+    )
     def seed(content: str | None) -> None:
         """Load the demo diseases, questions, members and votes (safe to run twice)."""
         folder = Path(content or current_app.config["CONTENT_DIR"])

@@ -99,10 +99,14 @@ def load(instance_path: str) -> dict:
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",
         "RATELIMIT_HEADERS_ENABLED": True,
         "RATELIMIT_LOGIN_IP": os.environ.get("RATELIMIT_LOGIN_IP", "10 per minute;50 per hour"),
-        "RATELIMIT_LOGIN_ACCOUNT": os.environ.get("RATELIMIT_LOGIN_ACCOUNT", "5 per minute;20 per hour"),
+        "RATELIMIT_LOGIN_ACCOUNT": os.environ.get(
+            "RATELIMIT_LOGIN_ACCOUNT", "5 per minute;20 per hour"
+        ),
         "RATELIMIT_SIGNUP": os.environ.get("RATELIMIT_SIGNUP", "5 per hour"),
         "RATELIMIT_VOTE": os.environ.get("RATELIMIT_VOTE", "60 per minute;600 per hour"),
-        "RATELIMIT_POST_MEMBER": os.environ.get("RATELIMIT_POST_MEMBER", "10 per minute;100 per hour"),
+        "RATELIMIT_POST_MEMBER": os.environ.get(
+            "RATELIMIT_POST_MEMBER", "10 per minute;100 per hour"
+        ),
         "RATELIMIT_POST_GUEST": os.environ.get("RATELIMIT_POST_GUEST", "3 per minute;20 per hour"),
         "RATELIMIT_QUESTION": os.environ.get("RATELIMIT_QUESTION", "5 per hour"),
         "RATELIMIT_MAP": os.environ.get("RATELIMIT_MAP", "20 per hour"),

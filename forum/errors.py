@@ -7,6 +7,7 @@ import time
 
 from flask import Flask, render_template
 from flask_limiter import RateLimitExceeded
+from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from forum.extensions import db, limiter
@@ -15,21 +16,32 @@ from forum.htmx import wants_fragment
 MESSAGES = {
     400: ("Bad request", "The request could not be understood. Reload the page and try again."),
     403: ("Not allowed", "You are not allowed to do that."),
-    404: ("Page not found",
-          "There is no page at this address. It may have moved or never existed."),
+    404: (
+        "Page not found",
+        "There is no page at this address. It may have moved or never existed.",
+    ),
     405: ("Not allowed", "That action is not available here."),
     413: ("Too large", "What you sent is larger than this site accepts."),
     429: ("Slow down", "Too many requests in a short time. Please wait a little and try again."),
     500: ("Something went wrong", "The error has been logged. Please try again in a moment."),
 }
 
+CSRF_MESSAGE = (
+    "This form has expired or did not come from this site, so nothing was changed. "
+    "Reload the page and try again."
+)
 
-def _render(code: int, description: str | None = None):
+
+def _render(code: int, description: str | None = None, headers: dict | None = None):
     title, message = MESSAGES.get(code, ("Error", "Something went wrong."))
-    template = "errors/_error.html" if wants_fragment() else "errors/page.html"
-    return render_template(
-        template, code=code, title=title, message=description or message
-    ), code
+    headers = dict(headers or {})
+    context = {"code": code, "title": title, "message": description or message}
+    if not wants_fragment():
+        return render_template("errors/page.html", **context), code, headers
+    # The element that made the request keeps its place and whatever was typed into it; the
+    # message goes to the page's alert region instead (base.html lets htmx swap 4xx/5xx).
+    headers.update({"HX-Retarget": "#htmx-alerts", "HX-Reswap": "innerHTML"})
+    return render_template("errors/_error.html", **context), code, headers
 
 
 def _wait_words(seconds: int) -> str:
@@ -45,8 +57,8 @@ def _rate_limited(exc: RateLimitExceeded):
     wait = max(1, int(current.reset_at - time.time())) if current else 60
     default = MESSAGES[429][1]
     what = exc.description if exc.limit.error_message else default
-    body, code = _render(429, f"{what} Please wait {_wait_words(wait)} and try again.")
-    return body, code, {"Retry-After": str(wait)}
+    message = f"{what} Please wait {_wait_words(wait)} and try again."
+    return _render(429, message, {"Retry-After": str(wait)})
 
 
 def register(app: Flask) -> None:
@@ -58,14 +70,12 @@ def register(app: Flask) -> None:
             return exc
         if isinstance(exc, RateLimitExceeded):
             return _rate_limited(exc)
-        # Werkzeug's stock descriptions are fine for 400s caused by CSRF and bad forms.
+        if isinstance(exc, CSRFError):
+            return _render(400, CSRF_MESSAGE)
+        # Werkzeug's descriptions of other 400s say what was wrong with the request.
         description = exc.description if exc.code == 400 else None
-        response = _render(exc.code, description)
-        headers = exc.get_headers()
-        retry_after = dict(headers).get("Retry-After")
-        if retry_after:
-            return response[0], response[1], {"Retry-After": retry_after}
-        return response
+        retry_after = dict(exc.get_headers()).get("Retry-After")
+        return _render(exc.code, description, {"Retry-After": retry_after} if retry_after else None)
 
     @app.errorhandler(InternalServerError)
     def server_error(exc):

@@ -16,9 +16,7 @@ def index():
     query = request.args.get("q", "")[:100]
     diseases = search_diseases(query)
     template = "home/_disease_list.html" if wants_fragment() else "home/index.html"
-    return vary_on_htmx(
-        make_response(render_template(template, diseases=diseases, q=query))
-    )
+    return vary_on_htmx(make_response(render_template(template, diseases=diseases, q=query)))
 
 
 @bp.get("/healthz")

@@ -13,7 +13,18 @@ _md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": 
 _article_md = MarkdownIt("commonmark", {"html": False}).enable("table")
 
 _TAGS = {
-    "p", "br", "em", "strong", "a", "ul", "ol", "li", "blockquote", "code", "pre", "hr",
+    "p",
+    "br",
+    "em",
+    "strong",
+    "a",
+    "ul",
+    "ol",
+    "li",
+    "blockquote",
+    "code",
+    "pre",
+    "hr",
 }
 _ARTICLE_TAGS = _TAGS | {"h2", "h3", "h4", "table", "thead", "tbody", "tr", "th", "td"}
 _ATTRIBUTES = {"a": {"href", "title"}, "ol": {"start"}}

@@ -56,21 +56,23 @@ def show(username: str):
         questions = questions_by_id([q.id for q in page.items])
     else:
         questions = questions_by_id(sorted({c.question_id for c in page.items}))
-    response = make_response(render_template(
-        "members/show.html",
-        member=member,
-        own=own,
-        tab=tab,
-        page=page,
-        questions=questions,
-        # Which disease communities someone joined is health data: members only, never
-        # visitors, and anonymous entries only for their owner.
-        communities=(
-            member_communities(member, include_anonymous=own)
-            if current_user.is_authenticated
-            else None
-        ),
-    ))
+    response = make_response(
+        render_template(
+            "members/show.html",
+            member=member,
+            own=own,
+            tab=tab,
+            page=page,
+            questions=questions,
+            # Which disease communities someone joined is health data: members only, never
+            # visitors, and anonymous entries only for their owner.
+            communities=(
+                member_communities(member, include_anonymous=own)
+                if current_user.is_authenticated
+                else None
+            ),
+        )
+    )
     # A member's own profile lists their anonymous communities too: never cache it anywhere.
     return no_store(response) if own else response
 
@@ -80,9 +82,14 @@ def _settings_page(password_form=None, delete_form=None, status=200):
     delete_form = delete_form or DeleteAccountForm(formdata=None)
     if status >= 400 and is_htmx():
         status = 200  # htmx swaps only 2xx responses: the form comes back with its errors
-    return no_store(make_response(render_template(
-        "members/settings.html", password_form=password_form, delete_form=delete_form
-    ), status))
+    return no_store(
+        make_response(
+            render_template(
+                "members/settings.html", password_form=password_form, delete_form=delete_form
+            ),
+            status,
+        )
+    )
 
 
 @bp.get("/account")
@@ -133,8 +140,9 @@ def delete():
             db.session.commit()
             logout_user()
             session.clear()
-            flash("Your account is deleted. Your comments now show as from a deleted member.",
-                  "info")
+            flash(
+                "Your account is deleted. Your comments now show as from a deleted member.", "info"
+            )
             return go_to(url_for("home.index"))
         form.password.errors.append(WRONG_PASSWORD)
     return _settings_page(delete_form=form, status=422)

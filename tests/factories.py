@@ -40,16 +40,25 @@ def make_user(username: str | None = None, role: str = "member", **fields) -> Us
 
 
 def make_disease(name: str = "Scleromyxedema", synonyms=("Arndt-Gottron syndrome",), **fields):
-    disease = Disease(slug=fields.pop("slug", slugify(name)), overview=fields.pop("overview",
-                      f"{name} is a rare disease."), **fields)
+    disease = Disease(
+        slug=fields.pop("slug", slugify(name)),
+        overview=fields.pop("overview", f"{name} is a rare disease."),
+        **fields,
+    )
     disease.set_names(name, list(synonyms))
     db.session.add(disease)
     db.session.commit()
     return disease
 
 
-def make_question(disease: Disease | None = None, title: str | None = None, votes: int = 0,
-                  age: timedelta = timedelta(0), body: str = "An article.", **fields) -> Question:
+def make_question(
+    disease: Disease | None = None,
+    title: str | None = None,
+    votes: int = 0,
+    age: timedelta = timedelta(0),
+    body: str = "An article.",
+    **fields,
+) -> Question:
     disease = disease or make_disease()
     title = title or f"Question number {next(_sequence)} about {disease.name}?"
     question = Question(
@@ -74,8 +83,13 @@ def make_question(disease: Disease | None = None, title: str | None = None, vote
 
 def make_map_entry(disease: Disease, user: User | None = None, country: str = "FR", **fields):
     user = user or make_user()
-    entry = MapEntry(disease_id=disease.id, user_id=user.id, country=country,
-                     role=fields.pop("role", "patient"), **fields)
+    entry = MapEntry(
+        disease_id=disease.id,
+        user_id=user.id,
+        country=country,
+        role=fields.pop("role", "patient"),
+        **fields,
+    )
     db.session.add(entry)
     disease.member_count += 1
     db.session.commit()

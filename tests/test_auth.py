@@ -32,6 +32,7 @@ def logged_in_as(client) -> str | None:
 
 # --- sign-up -------------------------------------------------------------------------------
 
+
 def test_signup_page_has_labelled_fields(client):
     html = client.get("/signup").get_data(as_text=True)
     for field_id in ("username", "password", "email"):
@@ -40,9 +41,14 @@ def test_signup_page_has_labelled_fields(client):
 
 
 def test_signup_creates_member_logs_in_and_returns(client, app):
-    response = client.post("/signup", data={
-        "username": "Rosa.B", "password": GOOD_PASSWORD, "next": "/diseases/x?sort=new",
-    })
+    response = client.post(
+        "/signup",
+        data={
+            "username": "Rosa.B",
+            "password": GOOD_PASSWORD,
+            "next": "/diseases/x?sort=new",
+        },
+    )
 
     assert response.status_code == 303
     assert response.headers["Location"] == "/diseases/x?sort=new"
@@ -53,8 +59,9 @@ def test_signup_creates_member_logs_in_and_returns(client, app):
 
 
 def test_signup_with_htmx_redirects_by_header(client):
-    response = client.post("/signup", data={"username": "rosa", "password": GOOD_PASSWORD},
-                           headers=BOOSTED)
+    response = client.post(
+        "/signup", data={"username": "rosa", "password": GOOD_PASSWORD}, headers=BOOSTED
+    )
 
     assert response.status_code == 204
     assert response.headers["HX-Redirect"] == "/"
@@ -62,17 +69,22 @@ def test_signup_with_htmx_redirects_by_header(client):
 
 
 def test_signup_keeps_email_when_given(client):
-    client.post("/signup", data={"username": "rosa", "password": GOOD_PASSWORD,
-                                 "email": " rosa@example.org "})
+    client.post(
+        "/signup",
+        data={"username": "rosa", "password": GOOD_PASSWORD, "email": " rosa@example.org "},
+    )
     assert db.session.scalar(select(User.email)) == "rosa@example.org"
 
 
-@pytest.mark.parametrize("password", [
-    "ten chars!",  # exactly 10
-    "🦋🦋🦋🦋🦋🦋🦋🦋🦋🦋",  # emoji count as characters
-    "  spaces at both ends  ",
-    "x" * 128 + "y",
-])
+@pytest.mark.parametrize(
+    "password",
+    [
+        "ten chars!",  # exactly 10
+        "🦋🦋🦋🦋🦋🦋🦋🦋🦋🦋",  # emoji count as characters
+        "  spaces at both ends  ",
+        "x" * 128 + "y",
+    ],
+)
 def test_signup_accepts_any_password_of_ten_characters_or_more(client, password):
     response = client.post("/signup", data={"username": "rosa", "password": password})
 
@@ -82,19 +94,22 @@ def test_signup_accepts_any_password_of_ten_characters_or_more(client, password)
     assert authenticate("rosa", password) is not None
 
 
-@pytest.mark.parametrize(("username", "password", "message"), [
-    ("ro", GOOD_PASSWORD, "3 to 30 characters"),
-    ("r" * 31, GOOD_PASSWORD, "3 to 30 characters"),
-    ("rosa b", GOOD_PASSWORD, "3 to 30 characters"),
-    ("rosa<script>", GOOD_PASSWORD, "3 to 30 characters"),
-    ("rösa", GOOD_PASSWORD, "3 to 30 characters"),
-    ("rosa", "short one", "at least 10 characters"),
-    ("rosa", "1234567890", "most common"),
-    ("rosa", "QwertyUiop", "most common"),
-    ("rosa", "password123", "most common"),
-    ("rosa_b_long", "rosa_b_long", "must not be your username"),
-    ("rosa", "x" * 1025, "at most 1024"),
-])
+@pytest.mark.parametrize(
+    ("username", "password", "message"),
+    [
+        ("ro", GOOD_PASSWORD, "3 to 30 characters"),
+        ("r" * 31, GOOD_PASSWORD, "3 to 30 characters"),
+        ("rosa b", GOOD_PASSWORD, "3 to 30 characters"),
+        ("rosa<script>", GOOD_PASSWORD, "3 to 30 characters"),
+        ("rösa", GOOD_PASSWORD, "3 to 30 characters"),
+        ("rosa", "short one", "at least 10 characters"),
+        ("rosa", "1234567890", "most common"),
+        ("rosa", "QwertyUiop", "most common"),
+        ("rosa", "password123", "most common"),
+        ("rosa_b_long", "rosa_b_long", "must not be your username"),
+        ("rosa", "x" * 1025, "at most 1024"),
+    ],
+)
 def test_signup_refuses_bad_usernames_and_passwords(client, username, password, message):
     response = client.post("/signup", data={"username": username, "password": password})
 
@@ -116,8 +131,9 @@ def test_signup_refuses_a_taken_username_regardless_of_case(client, make):
 
 
 def test_signup_error_with_htmx_is_200_so_htmx_swaps_it(client):
-    response = client.post("/signup", data={"username": "ro", "password": GOOD_PASSWORD},
-                           headers=BOOSTED)
+    response = client.post(
+        "/signup", data={"username": "ro", "password": GOOD_PASSWORD}, headers=BOOSTED
+    )
     assert response.status_code == 200
     assert "3 to 30 characters" in response.get_data(as_text=True)
     assert user_count() == 0
@@ -125,16 +141,23 @@ def test_signup_error_with_htmx_is_200_so_htmx_swaps_it(client):
 
 def test_signup_form_does_not_echo_the_password(client):
     html = client.post("/signup", data={"username": "ro", "password": GOOD_PASSWORD}).get_data(
-        as_text=True)
+        as_text=True
+    )
     assert GOOD_PASSWORD not in html
 
 
 # --- login ---------------------------------------------------------------------------------
 
+
 def test_login_logs_in_and_returns_to_next(client, member):
-    response = client.post("/login", data={
-        "username": "MIRA_member", "password": PASSWORD, "next": "/diseases/x",
-    })
+    response = client.post(
+        "/login",
+        data={
+            "username": "MIRA_member",
+            "password": PASSWORD,
+            "next": "/diseases/x",
+        },
+    )
 
     assert response.status_code == 303
     assert response.headers["Location"] == "/diseases/x"
@@ -142,8 +165,9 @@ def test_login_logs_in_and_returns_to_next(client, member):
 
 
 def test_login_with_htmx_redirects_by_header(client, member):
-    response = client.post("/login", data={"username": "mira_member", "password": PASSWORD},
-                           headers=BOOSTED)
+    response = client.post(
+        "/login", data={"username": "mira_member", "password": PASSWORD}, headers=BOOSTED
+    )
     assert response.status_code == 204
     assert response.headers["HX-Redirect"] == "/"
     assert logged_in_as(client) == "mira_member"
@@ -167,8 +191,9 @@ def test_wrong_password_and_unknown_user_get_the_same_answer(client, member):
     assert LOGIN_FAILED in wrong_password.get_data(as_text=True)
     assert LOGIN_FAILED in unknown_user.get_data(as_text=True)
     # Same page apart from the username echoed back into its field.
-    assert (wrong_password.get_data(as_text=True).replace("mira_member", "U")
-            == unknown_user.get_data(as_text=True).replace("nobody_here", "U"))
+    assert wrong_password.get_data(as_text=True).replace(
+        "mira_member", "U"
+    ) == unknown_user.get_data(as_text=True).replace("nobody_here", "U")
     assert logged_in_as(client) is None
 
 
@@ -219,6 +244,7 @@ def test_common_password_list_is_shipped_and_large():
 
 # --- logout --------------------------------------------------------------------------------
 
+
 def test_logout_is_post_only(member_client):
     response = member_client.get("/logout")
     assert response.status_code == 405
@@ -256,39 +282,81 @@ def test_header_shows_logout_button_and_login_link_with_next(client, member):
 
 # --- the safe `next` ----------------------------------------------------------------------
 
-@pytest.mark.parametrize("url", [
-    "/", "/diseases/alkaptonuria", "/diseases/x/questions?sort=new&page=2", "/?q=a%20b",
-    "/diseases/caf%C3%A9", "/diseases/café#comments",
-])
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/",
+        "/diseases/alkaptonuria",
+        "/diseases/x/questions?sort=new&page=2",
+        "/?q=a%20b",
+        "/diseases/caf%C3%A9",
+        "/diseases/café#comments",
+    ],
+)
 def test_safe_next_accepts_local_paths(url):
     assert safe_next(url) == url
 
 
-@pytest.mark.parametrize("url", [
-    None, "", "https://evil.example/", "http://evil.example", "//evil.example",
-    "///evil.example", "////evil.example", "/\\evil.example", "\\\\evil.example",
-    "\\/evil.example", "/\\/evil.example", "https:/evil.example", "https:evil.example",
-    "javascript:alert(1)", "JaVaScRiPt:alert(1)", "data:text/html,hi", "evil.example",
-    "diseases/x", " /diseases", " //evil.example", "/\t/evil.example", "/\n/evil.example",
-    "\t//evil.example", "/%2F/evil.example", "/%2f%2fevil.example", "%2F%2Fevil.example",
-    "/%5Cevil.example", "/%5cevil.example", "/%252F%252Fevil.example",
-    "/%09/evil.example", "/%0d%0aSet-Cookie:x=1", "/\u3000/evil.example",
-    "/\u200b/evil.example", "/" + "a" * 2001,
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        None,
+        "",
+        "https://evil.example/",
+        "http://evil.example",
+        "//evil.example",
+        "///evil.example",
+        "////evil.example",
+        "/\\evil.example",
+        "\\\\evil.example",
+        "\\/evil.example",
+        "/\\/evil.example",
+        "https:/evil.example",
+        "https:evil.example",
+        "javascript:alert(1)",
+        "JaVaScRiPt:alert(1)",
+        "data:text/html,hi",
+        "evil.example",
+        "diseases/x",
+        " /diseases",
+        " //evil.example",
+        "/\t/evil.example",
+        "/\n/evil.example",
+        "\t//evil.example",
+        "/%2F/evil.example",
+        "/%2f%2fevil.example",
+        "%2F%2Fevil.example",
+        "/%5Cevil.example",
+        "/%5cevil.example",
+        "/%252F%252Fevil.example",
+        "/%09/evil.example",
+        "/%0d%0aSet-Cookie:x=1",
+        "/\u3000/evil.example",
+        "/\u200b/evil.example",
+        "/" + "a" * 2001,
+    ],
+)
 def test_safe_next_refuses_anything_that_could_leave_the_site(url):
     assert safe_next(url) is None
 
 
 @pytest.mark.parametrize("next_url", ["//evil.example", "https://evil.example/", "/\\evil"])
 def test_login_never_redirects_off_site(client, member, next_url):
-    response = client.post("/login", data={
-        "username": "mira_member", "password": PASSWORD, "next": next_url,
-    })
+    response = client.post(
+        "/login",
+        data={
+            "username": "mira_member",
+            "password": PASSWORD,
+            "next": next_url,
+        },
+    )
     assert response.status_code == 303
     assert response.headers["Location"] == "/"
 
 
 # --- needing an account -------------------------------------------------------------------
+
 
 def test_logged_out_visitor_is_sent_to_login_and_back(client):
     response = client.get("/account")
@@ -297,22 +365,31 @@ def test_logged_out_visitor_is_sent_to_login_and_back(client):
 
 
 def test_logged_out_htmx_request_gets_hx_redirect_to_the_page_it_came_from(client):
-    response = client.post("/account/delete", headers={
-        **HTMX, "HX-Current-URL": "http://localhost/diseases/x?sort=new",
-    })
+    response = client.post(
+        "/account/delete",
+        headers={
+            **HTMX,
+            "HX-Current-URL": "http://localhost/diseases/x?sort=new",
+        },
+    )
     assert response.status_code == 401
     assert response.headers["HX-Redirect"] == "/login?next=/diseases/x?sort%3Dnew"
     assert response.get_data() == b""
 
 
 def test_logged_out_htmx_request_from_another_site_returns_home(client):
-    response = client.post("/account/delete", headers={
-        **HTMX, "HX-Current-URL": "https://evil.example/diseases/x",
-    })
+    response = client.post(
+        "/account/delete",
+        headers={
+            **HTMX,
+            "HX-Current-URL": "https://evil.example/diseases/x",
+        },
+    )
     assert response.headers["HX-Redirect"] == "/login?next=/"
 
 
 # --- create-admin --------------------------------------------------------------------------
+
 
 def test_create_admin_with_password_from_environment(app, monkeypatch):
     monkeypatch.setenv("FORUM_ADMIN_PASSWORD", GOOD_PASSWORD)

@@ -63,8 +63,10 @@ def comment_ids(html: str) -> list[int]:
 
 # -- reading ---------------------------------------------------------------------------------
 
-def test_question_page_shows_form_and_thread_with_authors_roles_and_times(client, make,
-                                                                          question, member):
+
+def test_question_page_shows_form_and_thread_with_authors_roles_and_times(
+    client, make, question, member
+):
     disease = db.session.get(Disease, question.disease_id)
     make.make_map_entry(disease, member, role="caregiver")
     top = make_comment(question, member, "None that I can see.", age=timedelta(hours=3))
@@ -77,8 +79,9 @@ def test_question_page_shows_form_and_thread_with_authors_roles_and_times(client
     assert "None that I can see." in first
     assert f'href="/members/{member.username}"' in first
     assert "Caregiver" in first
-    assert re.search(r'<time datetime="\d{4}-\d\d-\d\dT[\d:]+Z" title="[^"]+UTC">3 hours ago',
-                     first)
+    assert re.search(
+        r'<time datetime="\d{4}-\d\d-\d\dT[\d:]+Z" title="[^"]+UTC">3 hours ago', first
+    )
     assert ">Reply</a>" in first and ">Permalink</a>" in first
     assert ">Edit</a>" not in first and ">Delete<" not in first  # only the author sees them
     reply = article(html, top.id + 1)
@@ -126,6 +129,7 @@ def test_pages_show_stored_html_and_never_render_markdown(client, question, monk
 
 # -- posting ---------------------------------------------------------------------------------
 
+
 def test_member_posts_a_comment_without_htmx(member_client, question, member):
     response = member_client.post(post_url(question), data={"body": "Hello *all*"})
 
@@ -141,8 +145,9 @@ def test_member_posts_a_comment_without_htmx(member_client, question, member):
 
 
 def test_member_posts_a_comment_with_htmx(member_client, question):
-    response = member_client.post(post_url(question), data={"body": "Hello", "order": "oldest"},
-                                  headers=HTMX)
+    response = member_client.post(
+        post_url(question), data={"body": "Hello", "order": "oldest"}, headers=HTMX
+    )
 
     [comment] = rows(question)
     html = response.get_data(as_text=True)
@@ -155,15 +160,17 @@ def test_member_posts_a_comment_with_htmx(member_client, question):
 
 
 def test_newest_first_puts_an_htmx_comment_at_the_top(member_client, question):
-    response = member_client.post(post_url(question), data={"body": "Hi", "order": "newest"},
-                                  headers=HTMX)
+    response = member_client.post(
+        post_url(question), data={"body": "Hi", "order": "newest"}, headers=HTMX
+    )
     assert 'hx-swap-oob="afterbegin:#comment-list"' in response.get_data(as_text=True)
 
 
 def test_reply_without_htmx_returns_to_the_thread_at_the_reply(member_client, question):
     parent = make_comment(question, body="Question?")
-    response = member_client.post(post_url(question),
-                                  data={"body": "Answer.", "parent_id": str(parent.id)})
+    response = member_client.post(
+        post_url(question), data={"body": "Answer.", "parent_id": str(parent.id)}
+    )
 
     reply = rows(question)[-1]
     assert response.status_code == 303
@@ -177,9 +184,9 @@ def test_reply_without_htmx_returns_to_the_thread_at_the_reply(member_client, qu
 
 def test_reply_with_htmx_goes_right_under_its_parent(member_client, question):
     parent = make_comment(question)
-    response = member_client.post(post_url(question),
-                                  data={"body": "Answer.", "parent_id": str(parent.id)},
-                                  headers=HTMX)
+    response = member_client.post(
+        post_url(question), data={"body": "Answer.", "parent_id": str(parent.id)}, headers=HTMX
+    )
 
     reply = rows(question)[-1]
     html = response.get_data(as_text=True)
@@ -236,8 +243,9 @@ def test_guest_comments_can_be_turned_off(app, client, question):
     assert 'id="comment-form"' not in page and "to join the discussion" in page
 
     plain = client.post(post_url(question), data={"body": "Hi", "guest_name": "Ana"})
-    fragment = client.post(post_url(question), data={"body": "Hi", "guest_name": "Ana"},
-                           headers=HTMX)
+    fragment = client.post(
+        post_url(question), data={"body": "Hi", "guest_name": "Ana"}, headers=HTMX
+    )
 
     assert plain.status_code == 303 and "/login" in plain.headers["Location"]
     assert fragment.status_code == 401 and "/login" in fragment.headers["HX-Redirect"]
@@ -245,13 +253,13 @@ def test_guest_comments_can_be_turned_off(app, client, question):
 
 
 def test_a_post_without_csrf_token_is_refused(client, question):
-    response = client.post(post_url(question), data={"body": "Hi", "guest_name": "Ana"},
-                           csrf=False)
+    response = client.post(post_url(question), data={"body": "Hi", "guest_name": "Ana"}, csrf=False)
     assert response.status_code == 400
     assert rows(question) == []
 
 
 # -- bad input -------------------------------------------------------------------------------
+
 
 def _bad_parent(kind: str, question: Question, make) -> str:
     if kind == "missing":
@@ -292,8 +300,9 @@ BAD_PARENTS = {
 def test_bad_text_is_refused_with_the_text_kept(member_client, question, kind, with_htmx):
     body, message = BAD_BODIES[kind]
     before = len(rows(question))
-    response = member_client.post(post_url(question), data={"body": body},
-                                  headers=HTMX if with_htmx else {})
+    response = member_client.post(
+        post_url(question), data={"body": body}, headers=HTMX if with_htmx else {}
+    )
 
     html = response.get_data(as_text=True)
     assert message in html
@@ -309,13 +318,13 @@ def test_bad_text_is_refused_with_the_text_kept(member_client, question, kind, w
 
 @pytest.mark.parametrize("kind", BAD_PARENTS)
 @pytest.mark.parametrize("with_htmx", [False, True], ids=["plain", "htmx"])
-def test_bad_parent_is_refused_with_the_text_kept(member_client, make, question, kind,
-                                                  with_htmx):
+def test_bad_parent_is_refused_with_the_text_kept(member_client, make, question, kind, with_htmx):
     parent_id = _bad_parent(kind, question, make)
     before = len(rows(question))
     count = stored_count(question)
     response = member_client.post(
-        post_url(question), data={"body": "My typed reply", "parent_id": parent_id},
+        post_url(question),
+        data={"body": "My typed reply", "parent_id": parent_id},
         headers=HTMX if with_htmx else {},
     )
 
@@ -328,8 +337,9 @@ def test_bad_parent_is_refused_with_the_text_kept(member_client, make, question,
 
 def test_a_reply_error_without_htmx_shows_the_reply_page(member_client, question):
     parent = make_comment(question, guest_name="Ana")
-    response = member_client.post(post_url(question),
-                                  data={"body": " ", "parent_id": str(parent.id)})
+    response = member_client.post(
+        post_url(question), data={"body": " ", "parent_id": str(parent.id)}
+    )
     html = response.get_data(as_text=True)
     assert response.status_code == 422
     assert "Reply to Ana" in html and "Write something" in html
@@ -366,6 +376,7 @@ def test_identical_guest_comments_are_stored_once(client, question):
 
 # -- text ------------------------------------------------------------------------------------
 
+
 def test_markdown_subset_is_sanitized(member_client, question):
     source = (
         "<script>alert(1)</script> <b hx-get='/x'>raw</b>\n\n"
@@ -387,8 +398,10 @@ def test_markdown_subset_is_sanitized(member_client, question):
 def test_sanitizer_strips_htmx_attributes_and_javascript_urls():
     from forum.markdown import _TAGS, _clean
 
-    dirty = ('<p hx-get="/x" data-hx-post="/y" onclick="x()">a</p>'
-             '<a href="javascript:alert(1)" hx-target="body">b</a>')
+    dirty = (
+        '<p hx-get="/x" data-hx-post="/y" onclick="x()">a</p>'
+        '<a href="javascript:alert(1)" hx-target="body">b</a>'
+    )
     clean = _clean(dirty, _TAGS, "nofollow ugc noopener")
     assert "hx-" not in clean and "onclick" not in clean and "javascript" not in clean
 
@@ -412,8 +425,10 @@ def test_windows_line_endings_are_unified(member_client, question):
 
 # -- depth, folding, order, pages ------------------------------------------------------------
 
-def test_a_reply_past_the_depth_limit_is_accepted_at_the_limit_with_a_link(app, member_client,
-                                                                           question):
+
+def test_a_reply_past_the_depth_limit_is_accepted_at_the_limit_with_a_link(
+    app, member_client, question
+):
     app.config["COMMENT_MAX_DEPTH"] = 2
     c0 = make_comment(question, guest_name="Ana")
     c1 = make_comment(question, parent=c0)
@@ -496,6 +511,7 @@ def test_top_level_threads_come_a_page_at_a_time(app, client, question):
 
 # -- edit ------------------------------------------------------------------------------------
 
+
 def test_edit_form_is_a_fragment_for_htmx_and_a_page_without(member_client, question, member):
     comment = make_comment(question, member, "Frist")
 
@@ -509,8 +525,7 @@ def test_edit_form_is_a_fragment_for_htmx_and_a_page_without(member_client, ques
     assert page.status_code == 200 and "<html" in page.get_data(as_text=True)
 
 
-def test_author_edits_without_htmx_and_the_old_version_is_kept(member_client, question,
-                                                               member):
+def test_author_edits_without_htmx_and_the_old_version_is_kept(member_client, question, member):
     comment = make_comment(question, member, "Frist")
 
     response = member_client.post(f"/comments/{comment.id}/edit", data={"body": "First"})
@@ -529,8 +544,9 @@ def test_author_edits_without_htmx_and_the_old_version_is_kept(member_client, qu
 def test_author_edits_with_htmx(member_client, question, member):
     comment = make_comment(question, member, "Frist")
 
-    response = member_client.post(f"/comments/{comment.id}/edit", data={"body": "First"},
-                                  headers=HTMX)
+    response = member_client.post(
+        f"/comments/{comment.id}/edit", data={"body": "First"}, headers=HTMX
+    )
 
     html = response.get_data(as_text=True)
     assert response.status_code == 200 and "<html" not in html
@@ -540,11 +556,11 @@ def test_author_edits_with_htmx(member_client, question, member):
 
 
 @pytest.mark.parametrize("with_htmx", [False, True], ids=["plain", "htmx"])
-def test_an_empty_edit_is_refused_with_the_text_kept(member_client, question, member,
-                                                     with_htmx):
+def test_an_empty_edit_is_refused_with_the_text_kept(member_client, question, member, with_htmx):
     comment = make_comment(question, member, "Original")
-    response = member_client.post(f"/comments/{comment.id}/edit", data={"body": "   "},
-                                  headers=HTMX if with_htmx else {})
+    response = member_client.post(
+        f"/comments/{comment.id}/edit", data={"body": "   "}, headers=HTMX if with_htmx else {}
+    )
     assert response.status_code == (200 if with_htmx else 422)
     assert "Write something" in response.get_data(as_text=True)
     assert rows(question)[0].body_md == "Original"
@@ -569,13 +585,15 @@ OTHERS_ACTIONS = [
 
 @pytest.mark.parametrize(("method", "path", "data"), OTHERS_ACTIONS)
 @pytest.mark.parametrize("with_htmx", [False, True], ids=["plain", "htmx"])
-def test_someone_elses_comment_cannot_be_edited_or_deleted(client, make, question, member,
-                                                           method, path, data, with_htmx):
+def test_someone_elses_comment_cannot_be_edited_or_deleted(
+    client, make, question, member, method, path, data, with_htmx
+):
     comment = make_comment(question, member, "Mine")
     login(client, make.make_user("intruder"))
 
-    response = getattr(client, method)(path.format(id=comment.id), data=data,
-                                       headers=HTMX if with_htmx else {})
+    response = getattr(client, method)(
+        path.format(id=comment.id), data=data, headers=HTMX if with_htmx else {}
+    )
 
     assert response.status_code == 403
     [stored] = rows(question)
@@ -583,8 +601,9 @@ def test_someone_elses_comment_cannot_be_edited_or_deleted(client, make, questio
 
 
 @pytest.mark.parametrize(("method", "path", "data"), OTHERS_ACTIONS)
-def test_visitors_are_sent_to_log_in_to_edit_or_delete(client, question, member, method, path,
-                                                       data):
+def test_visitors_are_sent_to_log_in_to_edit_or_delete(
+    client, question, member, method, path, data
+):
     comment = make_comment(question, member, "Mine")
     response = getattr(client, method)(path.format(id=comment.id), data=data)
     assert response.status_code == 303 and "/login" in response.headers["Location"]
@@ -593,8 +612,10 @@ def test_visitors_are_sent_to_log_in_to_edit_or_delete(client, question, member,
 
 # -- delete ----------------------------------------------------------------------------------
 
-def test_deleting_a_comment_without_replies_removes_it_from_the_page(member_client, question,
-                                                                     member):
+
+def test_deleting_a_comment_without_replies_removes_it_from_the_page(
+    member_client, question, member
+):
     comment = make_comment(question, member, "Regret")
 
     response = member_client.post(f"/comments/{comment.id}/delete")
@@ -665,6 +686,7 @@ def test_comment_count_stays_true(member_client, client, question, member):
 
 # -- speed -----------------------------------------------------------------------------------
 
+
 def _page_queries(client, count_queries, question) -> int:
     client.get(page_url(question))  # warm up: the first request loads settings and templates
     with count_queries() as counter:
@@ -673,8 +695,9 @@ def _page_queries(client, count_queries, question) -> int:
     return counter.count
 
 
-def test_thread_page_costs_the_same_queries_for_10_and_500_comments(app, client, make,
-                                                                    count_queries):
+def test_thread_page_costs_the_same_queries_for_10_and_500_comments(
+    app, client, make, count_queries
+):
     app.config["COMMENTS_PER_PAGE"] = 500
     app.config["REPLIES_SHOWN"] = 500
     disease = make.make_disease("Alkaptonuria", synonyms=())
@@ -730,8 +753,7 @@ def test_a_chain_a_thousand_replies_deep_renders(client, question, member):
     assert rows(question)[-1].depth == 1000
 
 
-def test_thread_queries_use_no_per_comment_loading(app, client, question, member,
-                                                    count_queries):
+def test_thread_queries_use_no_per_comment_loading(app, client, question, member, count_queries):
     make_thread(question, 30, member)
     first_id = rows(question)[0].id
     with count_queries() as counter:

@@ -26,8 +26,10 @@ def stored() -> int:
 
 def test_members_are_limited_per_member(client, make, question):
     login(client, make.make_user("busy"))
-    codes = [client.post(f"/questions/{question.id}/comments", data={"body": f"n{n}"}).status_code
-             for n in range(5)]
+    codes = [
+        client.post(f"/questions/{question.id}/comments", data={"body": f"n{n}"}).status_code
+        for n in range(5)
+    ]
     assert codes == [303, 303, 303, 303, 429]
     assert stored() == 4
 
@@ -39,8 +41,9 @@ def test_members_are_limited_per_member(client, make, question):
 
 def test_guests_are_limited_per_address_more_strictly(client, question):
     codes = [
-        client.post(f"/questions/{question.id}/comments",
-                    data={"body": f"n{n}", "guest_name": f"Guest {n}"}).status_code
+        client.post(
+            f"/questions/{question.id}/comments", data={"body": f"n{n}", "guest_name": f"Guest {n}"}
+        ).status_code
         for n in range(3)
     ]
     assert codes == [303, 303, 429]
@@ -49,10 +52,14 @@ def test_guests_are_limited_per_address_more_strictly(client, question):
 
 def test_a_limited_htmx_post_gets_its_form_back_with_the_text(client, question):
     for n in range(2):
-        client.post(f"/questions/{question.id}/comments",
-                    data={"body": f"n{n}", "guest_name": "Ana"})
-    response = client.post(f"/questions/{question.id}/comments",
-                           data={"body": "My long answer", "guest_name": "Ana"}, headers=HTMX)
+        client.post(
+            f"/questions/{question.id}/comments", data={"body": f"n{n}", "guest_name": "Ana"}
+        )
+    response = client.post(
+        f"/questions/{question.id}/comments",
+        data={"body": "My long answer", "guest_name": "Ana"},
+        headers=HTMX,
+    )
     html = response.get_data(as_text=True)
     # The page's htmx configuration swaps 429 responses, so the form comes back in place.
     assert response.status_code == 429 and "<html" not in html
@@ -63,7 +70,8 @@ def test_a_limited_htmx_post_gets_its_form_back_with_the_text(client, question):
 
 def test_a_limited_plain_post_gets_the_slow_down_page(client, question):
     for n in range(3):
-        response = client.post(f"/questions/{question.id}/comments",
-                               data={"body": f"n{n}", "guest_name": "Ana"})
+        response = client.post(
+            f"/questions/{question.id}/comments", data={"body": f"n{n}", "guest_name": "Ana"}
+        )
     assert response.status_code == 429 and "<html" in response.get_data(as_text=True)
     assert "Retry-After" in response.headers

@@ -8,8 +8,15 @@ from forum.config import ConfigError
 
 @pytest.fixture
 def clean_env(monkeypatch):
-    for name in ("SECRET_KEY", "DATABASE_URL", "FORUM_ENV", "REDIS_URL", "RATELIMIT_ENABLED",
-                 "FORUM_HTTPS", "MAX_CONTENT_LENGTH"):
+    for name in (
+        "SECRET_KEY",
+        "DATABASE_URL",
+        "FORUM_ENV",
+        "REDIS_URL",
+        "RATELIMIT_ENABLED",
+        "FORUM_HTTPS",
+        "MAX_CONTENT_LENGTH",
+    ):
         monkeypatch.delenv(name, raising=False)
     return monkeypatch
 

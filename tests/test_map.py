@@ -16,8 +16,13 @@ MAP = "/diseases/scleromyxedema/map"
 JOIN = MAP + "/join"
 EDIT = MAP + "/entry"
 LEAVE = MAP + "/leave"
-GOOD = {"role": "patient", "country": "FR", "region": "Lyon", "since_year": "2015",
-        "visibility": "named"}
+GOOD = {
+    "role": "patient",
+    "country": "FR",
+    "region": "Lyon",
+    "since_year": "2015",
+    "visibility": "named",
+}
 
 
 @pytest.fixture(autouse=True)
@@ -75,8 +80,14 @@ def test_join_puts_the_member_on_the_map(member_client, member, disease):
     assert response.status_code == 303
     assert response.headers["Location"].endswith(MAP)
     [entry] = entries()
-    assert (entry.user_id, entry.role, entry.country, entry.region, entry.since_year,
-            entry.anonymous) == (member.id, "patient", "FR", "Lyon", 2015, False)
+    assert (
+        entry.user_id,
+        entry.role,
+        entry.country,
+        entry.region,
+        entry.since_year,
+        entry.anonymous,
+    ) == (member.id, "patient", "FR", "Lyon", 2015, False)
     assert member_count(disease) == 1 == true_count(disease)
 
 
@@ -204,7 +215,8 @@ def test_edit_changes_the_entry_and_not_the_count(member_client, member, make, d
     make.make_map_entry(disease, member, country="IT")
 
     response = member_client.post(
-        EDIT, data=GOOD | {"country": "ES", "region": "", "visibility": "anonymous"},
+        EDIT,
+        data=GOOD | {"country": "ES", "region": "", "visibility": "anonymous"},
         headers=headers,
     )
 
@@ -288,8 +300,14 @@ def europe(make, disease):
     """Three members in France (one anonymous), one in Germany, six in Italy."""
     make.make_map_entry(disease, make.make_user("amelie"), "FR", region="Lyon")
     make.make_map_entry(disease, make.make_user("bruno"), "FR", role="relative", region="Nice")
-    make.make_map_entry(disease, make.make_user("secret_sam"), "FR", region="Hidden Valley",
-                        anonymous=True, role="caregiver")
+    make.make_map_entry(
+        disease,
+        make.make_user("secret_sam"),
+        "FR",
+        region="Hidden Valley",
+        anonymous=True,
+        role="caregiver",
+    )
     make.make_map_entry(disease, make.make_user("dieter"), "DE", role="professional")
     for i in range(6):
         make.make_map_entry(disease, make.make_user(f"italia{i}"), "IT")
@@ -303,8 +321,11 @@ def test_map_page_shades_countries_with_titles(client, europe):
     assert re.search(r'class="country shade-2" d="[^"]+"><title>France: 3 members</title>', html)
     assert re.search(r'class="country shade-1" d="[^"]+"><title>Germany: 1 member</title>', html)
     assert re.search(r'class="country shade-3" d="[^"]+"><title>Italy: 6 members</title>', html)
-    assert re.search(r'class="country shade-0" d="[^"]+" data-country="ES"><title>Spain: no members'
-                     r"</title>", html)
+    assert re.search(
+        r'class="country shade-0" d="[^"]+" data-country="ES"><title>Spain: no members'
+        r"</title>",
+        html,
+    )
     assert f'href="{MAP}/countries/FR" hx-get="{MAP}/countries/FR"' in html
     for label in ("None", "2–4", "25 or more"):
         assert f"</span>{label}</li>" in html
@@ -320,7 +341,7 @@ def test_map_page_obeys_the_content_security_policy(client, europe):
 
 def test_map_page_table_lists_countries_by_count(client, europe):
     html = client.get(MAP).get_data(as_text=True)
-    table = html[html.index('<table class="country-table">'):]
+    table = html[html.index('<table class="country-table">') :]
 
     rows = re.findall(r'<th scope="row"><a [^>]+>([^<]+)</a></th><td>(\d+)</td>', table)
     assert rows == [("Italy", "6"), ("France", "3"), ("Germany", "1")]
@@ -328,8 +349,10 @@ def test_map_page_table_lists_countries_by_count(client, europe):
 
 def test_map_page_counts_roles(client, europe):
     html = client.get(MAP).get_data(as_text=True)
-    assert ("<li>7 people with the disease</li><li>1 relative or friend</li><li>1 caregiver</li>"
-            "<li>1 health care professional</li>") in html
+    assert (
+        "<li>7 people with the disease</li><li>1 relative or friend</li><li>1 caregiver</li>"
+        "<li>1 health care professional</li>"
+    ) in html
 
 
 def test_map_page_of_an_empty_map(client, disease):
@@ -339,8 +362,7 @@ def test_map_page_of_an_empty_map(client, disease):
     assert "shade-1" not in html.split("<figcaption>")[0]
 
 
-def test_map_page_runs_the_same_queries_however_many_members(client, make, disease,
-                                                              count_queries):
+def test_map_page_runs_the_same_queries_however_many_members(client, make, disease, count_queries):
     make.make_map_entry(disease, country="FR")
     client.get(MAP)
     with count_queries() as few:
@@ -412,8 +434,11 @@ def test_an_anonymous_member_is_named_nowhere(app, client, make, europe):
     question = make.make_question(europe, "Is it hereditary?")
     other = client_for(app, make.make_user("olga_other"))
     urls = [
-        MAP, MAP + "/countries/FR", "/diseases/scleromyxedema",
-        f"/diseases/scleromyxedema/questions/{question.slug}", MAP + "/join",
+        MAP,
+        MAP + "/countries/FR",
+        "/diseases/scleromyxedema",
+        f"/diseases/scleromyxedema/questions/{question.slug}",
+        MAP + "/join",
     ]
     for viewer in (client, other):
         for url in urls:

@@ -90,5 +90,10 @@ def test_shade_steps(count, step):
 
 def test_legend_covers_every_step():
     assert [(s.shade, s.label) for s in legend()] == [
-        (0, "None"), (1, "1"), (2, "2–4"), (3, "5–9"), (4, "10–24"), (5, "25 or more"),
+        (0, "None"),
+        (1, "1"),
+        (2, "2–4"),
+        (3, "5–9"),
+        (4, "10–24"),
+        (5, "25 or more"),
     ]

@@ -21,9 +21,14 @@ NEW_PASSWORD = "plum tree under snow"
 
 
 def make_comment(question, author=None, body="A comment.", age=timedelta(0), **fields):
-    comment = Comment(question_id=question.id, author_id=author.id if author else None,
-                      body_md=body, body_html=f"<p>{body}</p>",
-                      created_at=utcnow() - age, **fields)
+    comment = Comment(
+        question_id=question.id,
+        author_id=author.id if author else None,
+        body_md=body,
+        body_html=f"<p>{body}</p>",
+        created_at=utcnow() - age,
+        **fields,
+    )
     db.session.add(comment)
     db.session.flush()
     comment.root_id = comment.id
@@ -48,6 +53,7 @@ def is_logged_in(client) -> bool:
 
 # --- profile -------------------------------------------------------------------------------
 
+
 def test_profile_shows_role_joined_date_and_public_communities(client, make):
     member = make.make_user("Lena_K", role="moderator")
     public = make.make_disease("Alkaptonuria", synonyms=[])
@@ -61,7 +67,7 @@ def test_profile_shows_role_joined_date_and_public_communities(client, make):
     html = response.get_data(as_text=True)
     assert response.status_code == 200
     assert "Lena_K" in html and 'class="role-badge role-moderator"' in html
-    assert f"Joined <time datetime=\"{member.created_at:%Y-%m-%dT%H:%M:%SZ}\"" in html
+    assert f'Joined <time datetime="{member.created_at:%Y-%m-%dT%H:%M:%SZ}"' in html
     assert "Alkaptonuria" in html
     assert "Fibrodysplasia" not in html  # joined anonymously: not told to others
 
@@ -79,8 +85,9 @@ def test_profile_lists_questions_newest_first_paginated(client, app, member, mak
     app.config["QUESTIONS_PER_PAGE"] = 2
     disease = make.make_disease()
     for n, days in ((1, 3), (2, 2), (3, 1)):
-        make.make_question(disease, f"Question {n} about it?", age=timedelta(days=days),
-                           author_id=member.id)
+        make.make_question(
+            disease, f"Question {n} about it?", age=timedelta(days=days), author_id=member.id
+        )
     make.make_question(disease, "Someone else's question?")
 
     first = page_text(client, "/members/mira_member")
@@ -108,13 +115,15 @@ def test_profile_lists_visible_comments_newest_first(client, member, make):
 
 # --- password change -----------------------------------------------------------------------
 
+
 def test_change_password_logs_out_other_sessions_but_not_this_one(app, member_client, member):
     other_device = app.test_client()
     login(other_device, member)
     assert is_logged_in(other_device)
 
-    response = member_client.post("/account/password", data={
-        "current_password": PASSWORD, "new_password": NEW_PASSWORD})
+    response = member_client.post(
+        "/account/password", data={"current_password": PASSWORD, "new_password": NEW_PASSWORD}
+    )
 
     assert response.status_code == 303
     assert response.headers["Location"] == "/account"
@@ -125,23 +134,30 @@ def test_change_password_logs_out_other_sessions_but_not_this_one(app, member_cl
 
 
 def test_change_password_with_htmx(member_client, member):
-    response = member_client.post("/account/password", headers=BOOSTED, data={
-        "current_password": PASSWORD, "new_password": NEW_PASSWORD})
+    response = member_client.post(
+        "/account/password",
+        headers=BOOSTED,
+        data={"current_password": PASSWORD, "new_password": NEW_PASSWORD},
+    )
     assert response.status_code == 204
     assert response.headers["HX-Redirect"] == "/account"
     db.session.expire_all()
     assert verify_password(db.session.get(User, member.id).password_hash, NEW_PASSWORD)
 
 
-@pytest.mark.parametrize(("current", "new", "message"), [
-    ("not my password", NEW_PASSWORD, "not your current password"),
-    (PASSWORD, "short", "at least 10 characters"),
-    (PASSWORD, "iloveyou12", "most common"),
-    (PASSWORD, "Mira_Member", "must not be your username"),
-])
+@pytest.mark.parametrize(
+    ("current", "new", "message"),
+    [
+        ("not my password", NEW_PASSWORD, "not your current password"),
+        (PASSWORD, "short", "at least 10 characters"),
+        (PASSWORD, "iloveyou12", "most common"),
+        (PASSWORD, "Mira_Member", "must not be your username"),
+    ],
+)
 def test_change_password_refusals_change_nothing(member_client, member, current, new, message):
-    response = member_client.post("/account/password", data={
-        "current_password": current, "new_password": new})
+    response = member_client.post(
+        "/account/password", data={"current_password": current, "new_password": new}
+    )
 
     assert response.status_code == 422
     assert message in response.get_data(as_text=True)
@@ -150,13 +166,17 @@ def test_change_password_refusals_change_nothing(member_client, member, current,
 
 
 def test_change_password_error_with_htmx_is_swappable(member_client):
-    response = member_client.post("/account/password", headers=BOOSTED, data={
-        "current_password": "wrong", "new_password": NEW_PASSWORD})
+    response = member_client.post(
+        "/account/password",
+        headers=BOOSTED,
+        data={"current_password": "wrong", "new_password": NEW_PASSWORD},
+    )
     assert response.status_code == 200
     assert "not your current password" in response.get_data(as_text=True)
 
 
 # --- export --------------------------------------------------------------------------------
+
 
 def test_export_holds_everything_about_the_member_and_nothing_else(member_client, member, make):
     member.email = "mira@example.org"
@@ -199,14 +219,17 @@ def test_export_needs_login(client):
 
 # --- deletion ------------------------------------------------------------------------------
 
+
 @pytest.fixture
 def busy_member(make, member):
     """`member` with votes, map entries, questions and comments, among other members' rows."""
     other = make.make_user("other_member")
     first = make.make_disease("Alkaptonuria", synonyms=[])
     second = make.make_disease("Scleromyxedema", synonyms=[])
-    questions = [make.make_question(first, "First question?", votes=2),
-                 make.make_question(second, "Second question?", votes=1)]
+    questions = [
+        make.make_question(first, "First question?", votes=2),
+        make.make_question(second, "Second question?", votes=1),
+    ]
     own_question = make.make_question(first, "Asked by the member?", author_id=member.id)
     for question in questions:
         vote(question, member)
@@ -216,18 +239,26 @@ def busy_member(make, member):
     make.make_map_entry(first, other)
     comment = make_comment(questions[0], member, "Words to keep in the thread")
     reply = make_comment(questions[0], other, "A reply", parent_id=comment.id, depth=1)
-    return {"other": other, "questions": questions, "own_question": own_question,
-            "comment": comment, "reply": reply, "diseases": [first, second]}
+    return {
+        "other": other,
+        "questions": questions,
+        "own_question": own_question,
+        "comment": comment,
+        "reply": reply,
+        "diseases": [first, second],
+    }
 
 
 def check_counts_match_rows():
     for question in db.session.scalars(select(Question)):
         true_votes = db.session.scalar(
-            select(func.count()).select_from(Vote).where(Vote.question_id == question.id))
+            select(func.count()).select_from(Vote).where(Vote.question_id == question.id)
+        )
         assert question.vote_count == true_votes, question.title
     for disease in db.session.scalars(select(Disease)):
         true_members = db.session.scalar(
-            select(func.count()).select_from(MapEntry).where(MapEntry.disease_id == disease.id))
+            select(func.count()).select_from(MapEntry).where(MapEntry.disease_id == disease.id)
+        )
         assert disease.member_count == true_members, disease.name
 
 
@@ -240,10 +271,16 @@ def test_delete_account_service_removes_what_identifies_the_member(app, member, 
 
     db.session.expire_all()
     assert db.session.get(User, member_id) is None
-    assert db.session.scalar(select(func.count()).select_from(Vote).where(
-        Vote.user_id == member_id)) == 0
-    assert db.session.scalar(select(func.count()).select_from(MapEntry).where(
-        MapEntry.user_id == member_id)) == 0
+    assert (
+        db.session.scalar(select(func.count()).select_from(Vote).where(Vote.user_id == member_id))
+        == 0
+    )
+    assert (
+        db.session.scalar(
+            select(func.count()).select_from(MapEntry).where(MapEntry.user_id == member_id)
+        )
+        == 0
+    )
     comment = db.session.get(Comment, busy_member["comment"].id)
     assert comment.author_id is None and comment.guest_name is None
     assert comment.body_md == "Words to keep in the thread"
@@ -278,8 +315,7 @@ def test_delete_account_by_form_post(member_client, member, busy_member):
 
 def test_delete_account_with_htmx(member_client, member):
     member_id = member.id
-    response = member_client.post("/account/delete", data={"password": PASSWORD},
-                                  headers=BOOSTED)
+    response = member_client.post("/account/delete", data={"password": PASSWORD}, headers=BOOSTED)
     assert response.status_code == 204
     assert response.headers["HX-Redirect"] == "/"
     db.session.expire_all()
@@ -298,8 +334,7 @@ def test_delete_account_needs_the_password(member_client, member, busy_member):
 
 def test_deleted_member_can_sign_up_again_under_the_same_name(member_client, client):
     member_client.post("/account/delete", data={"password": PASSWORD})
-    response = client.post("/signup", data={"username": "mira_member",
-                                            "password": NEW_PASSWORD})
+    response = client.post("/signup", data={"username": "mira_member", "password": NEW_PASSWORD})
     assert response.status_code == 303
 
 

@@ -70,8 +70,10 @@ def test_disease_page_shows_top_questions_ranked_by_votes_then_newest(client, ma
 
 def test_question_page_shows_article_and_other_questions(client, make, disease):
     question = make.make_question(
-        disease, "What are the latest advances in Scleromyxedema?",
-        prompt="New treatments and research", body="## Treatments\n\nIVIG **helps** many.",
+        disease,
+        "What are the latest advances in Scleromyxedema?",
+        prompt="New treatments and research",
+        body="## Treatments\n\nIVIG **helps** many.",
     )
     make.make_question(disease, "Is it contagious?")
 
@@ -91,8 +93,9 @@ def test_all_questions_sorts_and_paginates_without_repeats(app, client, make, di
     app.config["QUESTIONS_PER_PAGE"] = 4
     # Ties on votes and on creation time: the id must break them.
     for n in range(10):
-        make.make_question(disease, f"Tied question number {n}?", votes=n % 2,
-                           age=timedelta(days=n % 3))
+        make.make_question(
+            disease, f"Tied question number {n}?", votes=n % 2, age=timedelta(days=n % 3)
+        )
 
     seen = []
     for page in (1, 2, 3):

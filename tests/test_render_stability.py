@@ -19,7 +19,8 @@ def test_a_page_renders_hundreds_of_times(client, make):
     for n in range(40):
         make.make_question(disease, f"Question to render {n}?", votes=n % 4)
 
-    statuses = {client.get("/diseases/scleromyxedema/questions").status_code
-                for _ in range(RENDERS)}
+    statuses = {
+        client.get("/diseases/scleromyxedema/questions").status_code for _ in range(RENDERS)
+    }
 
     assert statuses == {200}

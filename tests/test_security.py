@@ -47,6 +47,7 @@ def is_logged_in(client) -> bool:
 
 # --- CSRF ----------------------------------------------------------------------------------
 
+
 def _signup(client, **kw):
     return client.post("/signup", data={"username": "rosa", "password": NEW_PASSWORD}, **kw)
 
@@ -60,8 +61,9 @@ def _logout(client, **kw):
 
 
 def _password(client, **kw):
-    return client.post("/account/password", data={
-        "current_password": PASSWORD, "new_password": NEW_PASSWORD}, **kw)
+    return client.post(
+        "/account/password", data={"current_password": PASSWORD, "new_password": NEW_PASSWORD}, **kw
+    )
 
 
 def _delete(client, **kw):
@@ -70,12 +72,20 @@ def _delete(client, **kw):
 
 # Each action, whether it needs a logged-in member, and how to see that nothing changed.
 ACTIONS = {
-    "signup": (_signup, False, lambda member, client: user_count() == 1 and not is_logged_in(
-        client)),
+    "signup": (
+        _signup,
+        False,
+        lambda member, client: user_count() == 1 and not is_logged_in(client),
+    ),
     "login": (_login, False, lambda member, client: not is_logged_in(client)),
     "logout": (_logout, True, lambda member, client: is_logged_in(client)),
-    "password": (_password, True, lambda member, client: verify_password(
-        db.session.get(User, member.id).password_hash, PASSWORD)),
+    "password": (
+        _password,
+        True,
+        lambda member, client: verify_password(
+            db.session.get(User, member.id).password_hash, PASSWORD
+        ),
+    ),
     "delete": (_delete, True, lambda member, client: db.session.get(User, member.id) is not None),
 }
 
@@ -127,6 +137,7 @@ def test_no_state_change_on_get(member_client, url):
 
 # --- headers -------------------------------------------------------------------------------
 
+
 def _check_security_headers(response):
     csp = response.headers["Content-Security-Policy"]
     assert "frame-ancestors 'none'" in csp
@@ -136,14 +147,17 @@ def _check_security_headers(response):
     assert response.headers["Referrer-Policy"] == "strict-origin-when-cross-origin"
 
 
-@pytest.mark.parametrize(("url", "headers"), [
-    ("/", {}),
-    ("/?q=x", HTMX),  # a fragment
-    ("/login", {}),
-    ("/no/such/page", {}),  # error page
-    ("/no/such/page", HTMX),  # error fragment
-    ("/static/css/site.css", {}),
-])
+@pytest.mark.parametrize(
+    ("url", "headers"),
+    [
+        ("/", {}),
+        ("/?q=x", HTMX),  # a fragment
+        ("/login", {}),
+        ("/no/such/page", {}),  # error page
+        ("/no/such/page", HTMX),  # error fragment
+        ("/static/css/site.css", {}),
+    ],
+)
 def test_security_headers_on_every_kind_of_response(client, url, headers):
     response = client.get(url, headers=headers)
     _check_security_headers(response)
@@ -195,6 +209,7 @@ def test_session_cookie_is_httponly_and_samesite_lax(client, member):
 
 # --- Cache-Control -------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("url", ["/account", "/account/export", "/members/mira_member"])
 def test_private_pages_are_never_stored(member_client, url):
     response = member_client.get(url)
@@ -214,17 +229,23 @@ def test_anonymous_public_pages_are_not_marked_private(client, make):
 
 
 def test_private_page_with_password_error_is_not_stored(member_client):
-    response = member_client.post("/account/password", data={
-        "current_password": "wrong one", "new_password": NEW_PASSWORD})
+    response = member_client.post(
+        "/account/password", data={"current_password": "wrong one", "new_password": NEW_PASSWORD}
+    )
     assert response.status_code == 422
     assert response.headers["Cache-Control"] == "no-store"
 
 
 # --- rate limits ---------------------------------------------------------------------------
 
+
 def _failed_login(client, username="mira_member", ip="127.0.0.1", headers=None):
-    return client.post("/login", data={"username": username, "password": "wrong guess"},
-                       environ_base={"REMOTE_ADDR": ip}, headers=headers or {})
+    return client.post(
+        "/login",
+        data={"username": username, "password": "wrong guess"},
+        environ_base={"REMOTE_ADDR": ip},
+        headers=headers or {},
+    )
 
 
 def test_login_is_limited_per_ip(client, app, member):
@@ -249,8 +270,11 @@ def test_login_is_limited_per_account_across_addresses(client, app, member):
     limited = _failed_login(client, username=" MIRA_Member ", ip="10.0.0.99")
     assert limited.status_code == 429
     # Even the right password waits: the guesser must not learn it was right.
-    right = client.post("/login", data={"username": "mira_member", "password": PASSWORD},
-                        environ_base={"REMOTE_ADDR": "10.0.0.100"})
+    right = client.post(
+        "/login",
+        data={"username": "mira_member", "password": PASSWORD},
+        environ_base={"REMOTE_ADDR": "10.0.0.100"},
+    )
     assert right.status_code == 429
     assert not is_logged_in(client)
     # Other accounts are not affected.
@@ -283,9 +307,33 @@ def test_rate_limited_htmx_request_gets_a_fragment(client, app):
     assert int(response.headers["Retry-After"]) > 0
 
 
-def test_htmx_is_told_to_swap_429_responses(client):
+def test_htmx_is_told_to_swap_error_responses(client):
     html = client.get("/").get_data(as_text=True)
-    assert '{"code": "429", "swap": true, "error": false}' in html
+    assert '{"code": "[2345]..", "swap": true, "error": false}' in html
+    assert 'id="htmx-alerts"' in html
+
+
+@pytest.mark.parametrize(
+    ("method", "url", "kwargs", "status"),
+    [
+        ("get", "/diseases/no-such-disease", {}, 404),
+        ("post", "/login", {"csrf": False, "data": {"username": "a", "password": "b"}}, 400),
+    ],
+)
+def test_htmx_error_fragments_go_to_the_alert_region(client, method, url, kwargs, status):
+    """The element that asked keeps its place (and the text typed in it); the message shows."""
+    response = getattr(client, method)(url, headers=HTMX, **kwargs)
+
+    assert response.status_code == status
+    assert response.headers["HX-Retarget"] == "#htmx-alerts"
+    assert response.headers["HX-Reswap"] == "innerHTML"
+    assert "<html" not in response.get_data(as_text=True)
+
+
+def test_csrf_failure_says_what_happened(client):
+    response = client.post("/login", data={"username": "a", "password": "b"}, csrf=False)
+    assert response.status_code == 400
+    assert "form has expired" in response.get_data(as_text=True)
 
 
 def test_signups_are_limited_per_ip_and_only_created_accounts_count(client, app):
@@ -318,12 +366,24 @@ def test_forwarded_for_is_used_when_the_proxy_setting_is_on(make_app):
     client = app.test_client()
     with app.app_context():
         for n in range(2):
-            assert _failed_login(client, username=f"g{n}", headers={
-                "X-Forwarded-For": "203.0.113.1"}).status_code == 422
-        assert _failed_login(client, username="g8", headers={
-            "X-Forwarded-For": "203.0.113.1"}).status_code == 429
-        assert _failed_login(client, username="g9", headers={
-            "X-Forwarded-For": "203.0.113.2"}).status_code == 422
+            assert (
+                _failed_login(
+                    client, username=f"g{n}", headers={"X-Forwarded-For": "203.0.113.1"}
+                ).status_code
+                == 422
+            )
+        assert (
+            _failed_login(
+                client, username="g8", headers={"X-Forwarded-For": "203.0.113.1"}
+            ).status_code
+            == 429
+        )
+        assert (
+            _failed_login(
+                client, username="g9", headers={"X-Forwarded-For": "203.0.113.2"}
+            ).status_code
+            == 422
+        )
 
 
 def test_rate_limiting_can_be_switched_off(make_app, monkeypatch):
@@ -366,8 +426,11 @@ def _redis_reachable() -> bool:
 def test_two_app_instances_share_one_count_in_redis(make_app):
     if not _redis_reachable():
         pytest.skip(f"no Redis at {REDIS_URL}")
-    settings = dict(RATELIMIT_STORAGE_URI=REDIS_URL, RATELIMIT_LOGIN_IP="2 per minute",
-                    RATELIMIT_KEY_PREFIX=f"test-{uuid.uuid4().hex}")
+    settings = dict(
+        RATELIMIT_STORAGE_URI=REDIS_URL,
+        RATELIMIT_LOGIN_IP="2 per minute",
+        RATELIMIT_KEY_PREFIX=f"test-{uuid.uuid4().hex}",
+    )
     first = make_app(**settings)
     with first.app_context():
         assert type(limiter.storage).__name__ == "RedisStorage"

@@ -46,9 +46,7 @@ def test_seeded_vote_counts_equal_the_vote_rows(app):
     load_demo_content(CONTENT)
 
     rows = dict(
-        db.session.execute(
-            select(Vote.question_id, func.count()).group_by(Vote.question_id)
-        ).all()
+        db.session.execute(select(Vote.question_id, func.count()).group_by(Vote.question_id)).all()
     )
     for question in db.session.scalars(select(Question)):
         assert question.vote_count == rows.get(question.id, 0)
@@ -68,8 +66,9 @@ def test_seed_twice_changes_nothing(app):
 def test_the_latest_advances_article_is_rendered(app, client):
     load_demo_content(CONTENT)
 
-    page = client.get("/diseases/scleromyxedema/questions/"
-                      "what-are-the-latest-advances-in-scleromyxedema")
+    page = client.get(
+        "/diseases/scleromyxedema/questions/what-are-the-latest-advances-in-scleromyxedema"
+    )
 
     html = page.get_data(as_text=True)
     assert page.status_code == 200

@@ -15,10 +15,13 @@ class CommentForm(FlaskForm):
         # CSRFProtect already checks every post (form field or htmx's X-CSRFToken header).
         csrf = False
 
-    guest_name = StringField("Your display name", render_kw={"maxlength": GUEST_NAME_MAX,
-                                                             "autocomplete": "nickname"})
-    body = TextAreaField("Your comment", render_kw={"maxlength": BODY_MAX, "required": True,
-                                                    "dir": "auto", "rows": 5})
+    guest_name = StringField(
+        "Your display name", render_kw={"maxlength": GUEST_NAME_MAX, "autocomplete": "nickname"}
+    )
+    body = TextAreaField(
+        "Your comment",
+        render_kw={"maxlength": BODY_MAX, "required": True, "dir": "auto", "rows": 5},
+    )
     parent_id = HiddenField()
     order = HiddenField()
 
@@ -35,11 +38,19 @@ class CommentForm(FlaskForm):
     hx_target = "this"
     general_error: str | None = None
 
-    def place(self, form_id: str, label: str, action: str, submit_label: str,
-              ask_guest_name: bool = False, cancel_url: str | None = None,
-              cancel_hx_url: str | None = None,
-              cancel_hx_target: str | None = None, cancel_hx_swap: str = "outerHTML",
-              hx_target: str = "this") -> CommentForm:
+    def place(
+        self,
+        form_id: str,
+        label: str,
+        action: str,
+        submit_label: str,
+        ask_guest_name: bool = False,
+        cancel_url: str | None = None,
+        cancel_hx_url: str | None = None,
+        cancel_hx_target: str | None = None,
+        cancel_hx_swap: str = "outerHTML",
+        hx_target: str = "this",
+    ) -> CommentForm:
         """Give the form and its fields ids unique on the page, its action and its labels."""
         self.form_id = form_id
         self.action = action

@@ -96,8 +96,9 @@ def find_parent(question: Question, parent_id: int | None) -> Comment | None:
     return parent
 
 
-def recent_duplicate(question: Question, poster: Poster, parent: Comment | None,
-                     body: str) -> Comment | None:
+def recent_duplicate(
+    question: Question, poster: Poster, parent: Comment | None, body: str
+) -> Comment | None:
     """The poster's identical comment in the same place from the last few minutes, if any."""
     stmt = select(Comment).where(
         Comment.question_id == question.id,
@@ -113,8 +114,9 @@ def recent_duplicate(question: Question, poster: Poster, parent: Comment | None,
     return db.session.scalar(stmt.order_by(Comment.id.desc()).limit(1))
 
 
-def post_comment(question: Question, poster: Poster, body: str,
-                 parent_id: int | None = None) -> tuple[Comment, bool]:
+def post_comment(
+    question: Question, poster: Poster, body: str, parent_id: int | None = None
+) -> tuple[Comment, bool]:
     """Store a comment (or return the identical one just posted); gives (comment, created).
 
     The question's comment_count and the parent's reply_count change in the same transaction.
@@ -194,10 +196,13 @@ def edit_comment(comment: Comment, body: str) -> None:
     check_body(body)
     if body == comment.body_md:
         return
-    db.session.add(CommentRevision(
-        comment_id=comment.id, body_md=comment.body_md,
-        created_at=comment.edited_at or comment.created_at,
-    ))
+    db.session.add(
+        CommentRevision(
+            comment_id=comment.id,
+            body_md=comment.body_md,
+            created_at=comment.edited_at or comment.created_at,
+        )
+    )
     comment.body_md = body
     comment.body_html = render_comment(body)
     comment.edited_at = utcnow()

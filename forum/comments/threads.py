@@ -80,9 +80,19 @@ def comment_rows(disease_id: int) -> Select:
     """The select of comments with author name and map role; callers add the filter."""
     return (
         select(
-            Comment.id, Comment.parent_id, Comment.root_id, Comment.depth, Comment.author_id,
-            Comment.guest_name, Comment.body_html, Comment.created_at, Comment.edited_at,
-            Comment.deleted_at, Comment.hidden_at, User.username, MapEntry.role,
+            Comment.id,
+            Comment.parent_id,
+            Comment.root_id,
+            Comment.depth,
+            Comment.author_id,
+            Comment.guest_name,
+            Comment.body_html,
+            Comment.created_at,
+            Comment.edited_at,
+            Comment.deleted_at,
+            Comment.hidden_at,
+            User.username,
+            MapEntry.role,
             MapEntry.anonymous,
         )
         .outerjoin(User, User.id == Comment.author_id)
@@ -115,8 +125,9 @@ def top_level_ids(question: Question, order: str, page: int, per_page: int) -> l
     return list(db.session.scalars(stmt))
 
 
-def thread_page(question: Question, viewer: Viewer, order: str, page: int, per_page: int,
-                replies_shown: int) -> ThreadPage:
+def thread_page(
+    question: Question, viewer: Viewer, order: str, page: int, per_page: int, replies_shown: int
+) -> ThreadPage:
     """A page of top-level threads with their replies, long threads folded."""
     ids = top_level_ids(question, order, page, per_page)
     has_more = len(ids) > per_page
@@ -128,9 +139,7 @@ def thread_page(question: Question, viewer: Viewer, order: str, page: int, per_p
 
 def whole_thread(question: Question, root_id: int, viewer: Viewer) -> list[ThreadItem]:
     """Every shown comment of one top-level thread, unfolded, in reading order."""
-    rows = db.session.execute(
-        comment_rows(question.disease_id).where(Comment.root_id == root_id)
-    )
+    rows = db.session.execute(comment_rows(question.disease_id).where(Comment.root_id == root_id))
     return flatten(rows, [root_id], viewer)
 
 
@@ -212,7 +221,8 @@ def _item(row, viewer: Viewer, names: dict[int, str]) -> ThreadItem:
         edited_at=row.edited_at,
         tombstone=("[deleted]" if row.deleted_at is not None else "[hidden]") if removed else None,
         can_reply=viewer.may_post and not removed,
-        can_edit=mine and not removed
+        can_edit=mine
+        and not removed
         and viewer.now < row.created_at + timedelta(minutes=viewer.edit_minutes),
         can_delete=mine and row.deleted_at is None,
         reply_to_id=row.parent_id if past_limit else None,
@@ -243,4 +253,4 @@ def fold(items: list[ThreadItem], replies_shown: int) -> list[ThreadItem]:
 
 def replies_after_fold(items: list[ThreadItem], replies_shown: int) -> list[ThreadItem]:
     """The replies of one whole thread that `fold` left out."""
-    return items[1 + replies_shown:]
+    return items[1 + replies_shown :]

@@ -47,6 +47,7 @@ def exact_time(moment) -> str:
 
 # -- rate limits: per member for members, per IP address for guests (stricter) ---------------
 
+
 def _is_member() -> bool:
     return current_user.is_authenticated
 
@@ -60,16 +61,23 @@ def _member_key() -> str:
 
 
 limit_members = limiter.shared_limit(
-    lambda: current_app.config["RATELIMIT_POST_MEMBER"], scope="comment-post-member",
-    key_func=_member_key, exempt_when=_is_guest, methods=["POST"],
+    lambda: current_app.config["RATELIMIT_POST_MEMBER"],
+    scope="comment-post-member",
+    key_func=_member_key,
+    exempt_when=_is_guest,
+    methods=["POST"],
 )
 limit_guests = limiter.shared_limit(
-    lambda: current_app.config["RATELIMIT_POST_GUEST"], scope="comment-post-guest",
-    key_func=get_remote_address, exempt_when=_is_member, methods=["POST"],
+    lambda: current_app.config["RATELIMIT_POST_GUEST"],
+    scope="comment-post-guest",
+    key_func=get_remote_address,
+    exempt_when=_is_member,
+    methods=["POST"],
 )
 
 
 # -- helpers the views share ---------------------------------------------------------------
+
 
 def current_viewer() -> Viewer:
     """The reader, with the settings that decide what they may do to each comment."""
@@ -112,42 +120,56 @@ def _own_comment_or_403(comment_id: int) -> Comment:
     return comment
 
 
-def top_form(question: Question, form: CommentForm | None = None,
-             order: str = "oldest") -> CommentForm:
+def top_form(
+    question: Question, form: CommentForm | None = None, order: str = "oldest"
+) -> CommentForm:
     """The form for a new top-level comment, placed on the question page."""
-    form = form or CommentForm(formdata=None, data={"order": order,
-                                                    "guest_name": session.get("guest_name")})
+    form = form or CommentForm(
+        formdata=None, data={"order": order, "guest_name": session.get("guest_name")}
+    )
     form.parent_id.data = ""
     return form.place(
-        "comment-form", "Your comment", url_for("comments.create", question_id=question.id),
-        "Post comment", ask_guest_name=not current_user.is_authenticated,
+        "comment-form",
+        "Your comment",
+        url_for("comments.create", question_id=question.id),
+        "Post comment",
+        ask_guest_name=not current_user.is_authenticated,
     )
 
 
-def reply_form(question: Question, parent_id: int, form: CommentForm | None = None,
-               ) -> CommentForm:
+def reply_form(
+    question: Question,
+    parent_id: int,
+    form: CommentForm | None = None,
+) -> CommentForm:
     """The form for a reply to comment `parent_id`."""
-    form = form or CommentForm(formdata=None, data={"parent_id": str(parent_id),
-                                                    "guest_name": session.get("guest_name")})
+    form = form or CommentForm(
+        formdata=None, data={"parent_id": str(parent_id), "guest_name": session.get("guest_name")}
+    )
     return form.place(
-        f"reply-form-{parent_id}", "Your reply",
-        url_for("comments.create", question_id=question.id), "Post reply",
+        f"reply-form-{parent_id}",
+        "Your reply",
+        url_for("comments.create", question_id=question.id),
+        "Post reply",
         ask_guest_name=not current_user.is_authenticated,
         cancel_url=url_for("comments.show", comment_id=parent_id, _anchor=f"comment-{parent_id}"),
         cancel_hx_url=url_for("comments.reply", comment_id=parent_id, cancel=1),
-        cancel_hx_target=f"#comment-{parent_id}-reply", cancel_hx_swap="innerHTML",
+        cancel_hx_target=f"#comment-{parent_id}-reply",
+        cancel_hx_swap="innerHTML",
     )
 
 
 def edit_form(comment: Comment, form: CommentForm | None = None) -> CommentForm:
     form = form or CommentForm(formdata=None, data={"body": comment.body_md})
     return form.place(
-        f"edit-form-{comment.id}", "Edit your comment",
-        url_for("comments.update", comment_id=comment.id), "Save changes",
-        cancel_url=url_for("comments.show", comment_id=comment.id,
-                           _anchor=f"comment-{comment.id}"),
+        f"edit-form-{comment.id}",
+        "Edit your comment",
+        url_for("comments.update", comment_id=comment.id),
+        "Save changes",
+        cancel_url=url_for("comments.show", comment_id=comment.id, _anchor=f"comment-{comment.id}"),
         cancel_hx_url=url_for("comments.show", comment_id=comment.id),
-        cancel_hx_target=f"#comment-{comment.id}", hx_target=f"#comment-{comment.id}",
+        cancel_hx_target=f"#comment-{comment.id}",
+        hx_target=f"#comment-{comment.id}",
     )
 
 
@@ -183,8 +205,12 @@ def comments_context(question: Question) -> dict:
     order = _order_arg()
     page_number = _page_arg()
     page = threads.thread_page(
-        question, current_viewer(), order, page_number,
-        config["COMMENTS_PER_PAGE"], config["REPLIES_SHOWN"],
+        question,
+        current_viewer(),
+        order,
+        page_number,
+        config["COMMENTS_PER_PAGE"],
+        config["REPLIES_SHOWN"],
     )
     may_post = current_user.is_authenticated or config["GUEST_COMMENTS"]
     base = {"comment_order": order} if order != "oldest" else {}
@@ -196,15 +222,25 @@ def comments_context(question: Question) -> dict:
         login_url=None if may_post else url_for("auth.login", next=question_url(question)),
         order_links=[
             ("Oldest first", question_url(question, _anchor="comments"), order == "oldest"),
-            ("Newest first", question_url(question, comment_order="newest", _anchor="comments"),
-             order == "newest"),
+            (
+                "Newest first",
+                question_url(question, comment_order="newest", _anchor="comments"),
+                order == "newest",
+            ),
         ],
         more_url=question_url(question, comment_page=page_number + 1, _anchor="comments", **base)
-        if page.has_more else None,
-        more_hx_url=url_for("comments.index", question_id=question.id, page=page_number + 1,
-                            order=order) if page.has_more else None,
-        previous_url=question_url(question, comment_page=page_number - 1, _anchor="comments",
-                                  **base) if page_number > 1 else None,
+        if page.has_more
+        else None,
+        more_hx_url=url_for(
+            "comments.index", question_id=question.id, page=page_number + 1, order=order
+        )
+        if page.has_more
+        else None,
+        previous_url=question_url(
+            question, comment_page=page_number - 1, _anchor="comments", **base
+        )
+        if page_number > 1
+        else None,
     )
     return {"comment_section": section}
 
@@ -217,8 +253,9 @@ def _question_page(question: Question, form: CommentForm, status: int):
     """
     disease = db.session.get(Disease, question.disease_id)
     g.comment_form = form
-    response = make_response(current_app.view_functions["questions.show"](
-        slug=disease.slug, question_slug=question.slug))
+    response = make_response(
+        current_app.view_functions["questions.show"](slug=disease.slug, question_slug=question.slug)
+    )
     response.status_code = status
     return response
 
@@ -256,8 +293,9 @@ def _refused(question: Question, form: CommentForm, error: CommentError):
     parent = _shown_parent(question, form) if raw_parent else None
     if parent is not None:
         reply_form(question, parent.id, form)
-        return render_template("comments/reply.html", question=question, parent=parent,
-                               form=form), 422
+        return render_template(
+            "comments/reply.html", question=question, parent=parent, form=form
+        ), 422
     # No parent to show the reply under: the main box takes the text and the message.
     form.parent_id.data = ""
     return _question_page(question, form, 422)
@@ -287,6 +325,7 @@ def too_fast(exc: RateLimitExceeded):
 
 # -- views ---------------------------------------------------------------------------------
 
+
 @bp.post("/questions/<int:question_id>/comments")
 @limit_members
 @limit_guests
@@ -307,8 +346,9 @@ def create(question_id: int):
     if poster.guest_name:
         session["guest_name"] = poster.guest_name
     if not htmx.wants_fragment():
-        return redirect(url_for("comments.show", comment_id=comment.id,
-                                _anchor=f"comment-{comment.id}"), 303)
+        return redirect(
+            url_for("comments.show", comment_id=comment.id, _anchor=f"comment-{comment.id}"), 303
+        )
 
     order = form.order.data if form.order.data in ORDERS else "oldest"
     if comment.parent_id is None:
@@ -321,7 +361,10 @@ def create(question_id: int):
         where = f"afterend:#comment-{comment.parent_id}"
     item = threads.single_item(question, comment, current_viewer()) if created else None
     return render_template(
-        "comments/_posted.html", form=fresh, c=item, where=where,
+        "comments/_posted.html",
+        form=fresh,
+        c=item,
+        where=where,
         count=_fresh_count(question.id),
     )
 
@@ -338,15 +381,32 @@ def index(question_id: int):
             args["comment_order"] = order
         return htmx.vary_on_htmx(redirect(question_url(question, **args), 303))
     config = current_app.config
-    result = threads.thread_page(question, current_viewer(), order, page,
-                                 config["COMMENTS_PER_PAGE"], config["REPLIES_SHOWN"])
-    more_hx_url = url_for("comments.index", question_id=question.id, page=page + 1,
-                          order=order) if result.has_more else None
-    more_url = question_url(question, comment_page=page + 1, _anchor="comments") \
-        if result.has_more else None
-    response = make_response(render_template(
-        "comments/_page.html", items=result.items, more_url=more_url, more_hx_url=more_hx_url,
-    ))
+    result = threads.thread_page(
+        question,
+        current_viewer(),
+        order,
+        page,
+        config["COMMENTS_PER_PAGE"],
+        config["REPLIES_SHOWN"],
+    )
+    more_hx_url = (
+        url_for("comments.index", question_id=question.id, page=page + 1, order=order)
+        if result.has_more
+        else None
+    )
+    more_url = (
+        question_url(question, comment_page=page + 1, _anchor="comments")
+        if result.has_more
+        else None
+    )
+    response = make_response(
+        render_template(
+            "comments/_page.html",
+            items=result.items,
+            more_url=more_url,
+            more_hx_url=more_hx_url,
+        )
+    )
     return htmx.vary_on_htmx(response)
 
 
@@ -360,14 +420,21 @@ def show(comment_id: int):
         item = threads.single_item(question, comment, viewer)
         if item is None:
             return htmx.vary_on_htmx(make_response(""))
-        return htmx.vary_on_htmx(make_response(
-            render_template("comments/_comment.html", c=item)))
+        return htmx.vary_on_htmx(make_response(render_template("comments/_comment.html", c=item)))
     items = threads.whole_thread(question, comment.root_id or comment.id, viewer)
     disease = db.session.get(Disease, question.disease_id)
-    return htmx.vary_on_htmx(make_response(render_template(
-        "comments/show.html", question=question, disease=disease, items=items,
-        comment=comment, back_url=question_url(question, _anchor="comments"),
-    )))
+    return htmx.vary_on_htmx(
+        make_response(
+            render_template(
+                "comments/show.html",
+                question=question,
+                disease=disease,
+                items=items,
+                comment=comment,
+                back_url=question_url(question, _anchor="comments"),
+            )
+        )
+    )
 
 
 @bp.get("/comments/<int:comment_id>/replies")
@@ -376,13 +443,21 @@ def replies(comment_id: int):
     comment = db.get_or_404(Comment, comment_id)
     root_id = comment.root_id or comment.id
     if not htmx.wants_fragment():
-        return htmx.vary_on_htmx(redirect(
-            url_for("comments.show", comment_id=root_id, _anchor=f"comment-{root_id}"), 303))
+        return htmx.vary_on_htmx(
+            redirect(
+                url_for("comments.show", comment_id=root_id, _anchor=f"comment-{root_id}"), 303
+            )
+        )
     question = db.session.get(Question, comment.question_id)
     items = threads.whole_thread(question, root_id, current_viewer())
     rest = threads.replies_after_fold(items, current_app.config["REPLIES_SHOWN"])
-    return htmx.vary_on_htmx(make_response(render_template(
-        "comments/_page.html", items=rest, more_url=None, more_hx_url=None, oob_more=False)))
+    return htmx.vary_on_htmx(
+        make_response(
+            render_template(
+                "comments/_page.html", items=rest, more_url=None, more_hx_url=None, oob_more=False
+            )
+        )
+    )
 
 
 @bp.get("/comments/<int:comment_id>/reply")
@@ -399,10 +474,12 @@ def reply(comment_id: int):
         abort(404)
     form = reply_form(question, comment.id)
     if htmx.wants_fragment():
-        return htmx.vary_on_htmx(make_response(render_template("comments/_form.html",
-                                                               form=form)))
-    return htmx.vary_on_htmx(make_response(render_template(
-        "comments/reply.html", question=question, parent=parent, form=form)))
+        return htmx.vary_on_htmx(make_response(render_template("comments/_form.html", form=form)))
+    return htmx.vary_on_htmx(
+        make_response(
+            render_template("comments/reply.html", question=question, parent=parent, form=form)
+        )
+    )
 
 
 @bp.get("/comments/<int:comment_id>/edit")
@@ -416,8 +493,9 @@ def edit(comment_id: int):
         abort(403)
     form = edit_form(comment)
     template = "comments/_edit_form.html" if htmx.wants_fragment() else "comments/edit.html"
-    return htmx.vary_on_htmx(make_response(render_template(
-        template, form=form, c=item, question=question)))
+    return htmx.vary_on_htmx(
+        make_response(render_template(template, form=form, c=item, question=question))
+    )
 
 
 @bp.post("/comments/<int:comment_id>/edit")
@@ -440,12 +518,12 @@ def update(comment_id: int):
         edit_form(comment, form)
         if htmx.wants_fragment():
             return render_template("comments/_edit_form.html", form=form, c=item)
-        return render_template("comments/edit.html", form=form, c=item,
-                               question=question), 422
+        return render_template("comments/edit.html", form=form, c=item, question=question), 422
     db.session.commit()
     if not htmx.wants_fragment():
-        return redirect(url_for("comments.show", comment_id=comment.id,
-                                _anchor=f"comment-{comment.id}"), 303)
+        return redirect(
+            url_for("comments.show", comment_id=comment.id, _anchor=f"comment-{comment.id}"), 303
+        )
     item = threads.single_item(question, comment, viewer)
     return render_template("comments/_comment.html", c=item)
 
@@ -462,5 +540,4 @@ def delete(comment_id: int):
         return redirect(question_url(question, _anchor="comments"), 303)
     item = threads.single_item(question, comment, current_viewer())
     # With no replies under it, the comment leaves the page: the swap puts nothing in its place.
-    return render_template("comments/_deleted.html", c=item,
-                           count=_fresh_count(question.id))
+    return render_template("comments/_deleted.html", c=item, count=_fresh_count(question.id))

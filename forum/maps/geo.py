@@ -24,8 +24,13 @@ UNCODED_FEATURES = {"N. Cyprus": "CY", "Somaliland": "SO", "Kosovo": "XK"}
 EXTRA_COUNTRIES = {"XK": "Kosovo"}
 # Everyday names where pycountry has only the formal one.
 SHORT_NAMES = {
-    "RU": "Russia", "CD": "DR Congo", "FM": "Micronesia", "PS": "Palestine",
-    "VA": "Vatican City", "FK": "Falkland Islands", "VG": "British Virgin Islands",
+    "RU": "Russia",
+    "CD": "DR Congo",
+    "FM": "Micronesia",
+    "PS": "Palestine",
+    "VA": "Vatican City",
+    "FK": "Falkland Islands",
+    "VG": "British Virgin Islands",
     "VI": "U.S. Virgin Islands",
 }
 # Left off the map: nobody lives there and it takes a fifth of an equal-area world's height.

@@ -109,7 +109,7 @@ def country_counts(disease: Disease) -> dict[str, int]:
 
 
 def role_counts(disease: Disease) -> list[str]:
-    """"3 people with the disease", "1 caregiver"...: every role that has members, in role order."""
+    """Phrases like "3 people with the disease" for every role that has members, in role order."""
     rows = {
         role: count
         for role, count in db.session.execute(
@@ -139,8 +139,7 @@ def named_members(disease: Disease, country: str) -> list[NamedMember]:
         .order_by(User.username_key)
     )
     return [
-        NamedMember(username, MAP_ROLES.get(role, role), region, since_year,
-                    profile_url(username))
+        NamedMember(username, MAP_ROLES.get(role, role), region, since_year, profile_url(username))
         for username, role, region, since_year in rows
     ]
 

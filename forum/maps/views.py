@@ -32,7 +32,9 @@ def _limit_key() -> str:
 
 
 map_rate_limit = limiter.shared_limit(
-    lambda: current_app.config["RATELIMIT_MAP"], scope="map-entry", key_func=_limit_key,
+    lambda: current_app.config["RATELIMIT_MAP"],
+    scope="map-entry",
+    key_func=_limit_key,
     methods=["POST"],
 )
 
@@ -96,8 +98,13 @@ def join(slug: str):
     if service.member_entry(disease, current_user) is not None:
         if request.method != "POST":
             return redirect(url_for(".edit", slug=slug), 303)
-        return _form(disease, MapEntryForm(), "join", 409,
-                     "You are already on this map. Change your entry below instead.")
+        return _form(
+            disease,
+            MapEntryForm(),
+            "join",
+            409,
+            "You are already on this map. Change your entry below instead.",
+        )
     form = MapEntryForm()
     if form.validate_on_submit():
         try:

@@ -14,8 +14,13 @@ from tests.conftest import IN_CI
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 # As root and with no network, these keep Chromium from stalling on connections it cannot make.
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
     "--disable-dev-shm-usage",
 ]
 
@@ -98,7 +103,14 @@ def sign_in(page, app, user) -> None:
     """
     serializer = app.session_interface.get_signing_serializer(app)
     cookie = serializer.dumps({"_user_id": user.get_id(), "_fresh": True})
-    page.context.add_cookies([
-        {"name": app.config["SESSION_COOKIE_NAME"], "value": cookie,
-         "url": app.config["LIVE_SERVER_URL"], "httpOnly": True, "sameSite": "Lax"}
-    ])
+    page.context.add_cookies(
+        [
+            {
+                "name": app.config["SESSION_COOKIE_NAME"],
+                "value": cookie,
+                "url": app.config["LIVE_SERVER_URL"],
+                "httpOnly": True,
+                "sameSite": "Lax",
+            }
+        ]
+    )

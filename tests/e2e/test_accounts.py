@@ -85,7 +85,8 @@ def test_rate_limit_message_is_shown_with_javascript(page, app, live_server):
         page.get_by_label("Password").fill("a wrong password")
         page.get_by_role("button", name="Log in").click()
         expect(page.locator("main")).to_contain_text(
-            re.compile("do not match any account|Too many login attempts"))
+            re.compile("do not match any account|Too many login attempts")
+        )
     expect(page.locator("main")).to_contain_text("Too many login attempts")
     expect(page.locator("main")).to_contain_text("Please wait")
 

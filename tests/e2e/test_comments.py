@@ -43,17 +43,16 @@ def signed_in(page, app, user) -> None:
 def seed(question: Setup, parent_id: int | None = None, **fields) -> int:
     """Store a comment (a reply to `parent_id` if given); gives its id."""
     parent = db.session.get(Comment, parent_id) if parent_id else None
-    comment_id = make_comment(db.session.get(Question, question.question_id), parent=parent,
-                              **fields).id
+    comment_id = make_comment(
+        db.session.get(Question, question.question_id), parent=parent, **fields
+    ).id
     release_database()
     return comment_id
 
 
 def newest_comment() -> Comment:
     """The last comment stored (detached: its columns stay readable)."""
-    comment = db.session.scalars(
-        db.select(Comment).order_by(Comment.id.desc()).limit(1)
-    ).one()
+    comment = db.session.scalars(db.select(Comment).order_by(Comment.id.desc()).limit(1)).one()
     db.session.expunge(comment)
     release_database()
     return comment
@@ -95,7 +94,8 @@ def test_post_reply_edit_and_delete_without_page_loads(app, page, question, memb
     edit_box.fill("Have you asked your doctor about IVIG?")
     page.get_by_role("button", name="Save changes").click()
     expect(page.locator(f"#comment-{reply_id} .comment-body")).to_have_text(
-        "Have you asked your doctor about IVIG?")
+        "Have you asked your doctor about IVIG?"
+    )
     expect(page.locator(f"#comment-{reply_id} .edited")).to_be_visible()
 
     # Delete the parent: it stays as [deleted] above its reply. Then delete the reply.
@@ -162,7 +162,8 @@ def test_post_reply_edit_and_delete_without_javascript(app, page_nojs, question,
     reply = newest_comment()
     page.wait_for_url(re.compile(rf"/comments/{reply.id}#comment-{reply.id}$"))
     expect(page.locator(f"#comment-{first.id} + article.comment")).to_contain_text(
-        "A reply, also without JavaScript.")
+        "A reply, also without JavaScript."
+    )
 
     # An empty edit is refused with the page again, then a real edit is saved.
     page.locator(f"#comment-{reply.id}").get_by_role("link", name="Edit").click()

@@ -80,10 +80,17 @@ def sign_in(page, app, user, live_server) -> None:
     cookie = app.session_interface.get_signing_serializer(app).dumps(
         {"_user_id": user.get_id(), "_fresh": True}
     )
-    page.context.add_cookies([
-        {"name": app.config["SESSION_COOKIE_NAME"], "value": cookie, "url": live_server,
-         "httpOnly": True, "sameSite": "Lax"}
-    ])
+    page.context.add_cookies(
+        [
+            {
+                "name": app.config["SESSION_COOKIE_NAME"],
+                "value": cookie,
+                "url": live_server,
+                "httpOnly": True,
+                "sameSite": "Lax",
+            }
+        ]
+    )
 
 
 def release_database():
