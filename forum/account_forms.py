@@ -32,9 +32,29 @@ def _valid_username(form, field):
         raise ValidationError(problem)
 
 
+def _strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+def _email_field(label: str) -> StringField:
+    """An optional email address: trimmed, at most 254 characters, one @ and a dotted domain."""
+    return StringField(
+        label,
+        filters=[_strip],
+        validators=[
+            Optional(),
+            Length(max=254),
+            Regexp(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", message="That is not an email address."),
+        ],
+        render_kw={"autocomplete": "email", "type": "email", "maxlength": 254},
+    )
+
+
 class SignupForm(FlaskForm):
     username = StringField(
         "Username",
+        # A space picked up from autofill or a paste is not part of the name.
+        filters=[_strip],
         validators=[DataRequired(), _valid_username],
         render_kw={
             "autocomplete": "username",
@@ -48,16 +68,7 @@ class SignupForm(FlaskForm):
         validators=[DataRequired(), _NewPassword("username")],
         render_kw={"autocomplete": "new-password", "maxlength": MAX_LENGTH},
     )
-    email = StringField(
-        "Email (optional)",
-        filters=[lambda s: s.strip() if s else s],
-        validators=[
-            Optional(),
-            Length(max=254),
-            Regexp(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", message="That is not an email address."),
-        ],
-        render_kw={"autocomplete": "email", "type": "email"},
-    )
+    email = _email_field("Email (optional)")
     next = HiddenField()
 
 
@@ -97,3 +108,7 @@ class DeleteAccountForm(FlaskForm):
         validators=[DataRequired()],
         render_kw={"autocomplete": "current-password"},
     )
+
+
+class ChangeEmailForm(FlaskForm):
+    email = _email_field("Email address")

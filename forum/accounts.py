@@ -9,9 +9,25 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import joinedload
 
 from forum.extensions import db
-from forum.models import Comment, CommentRevision, Disease, MapEntry, Question, User, Vote
+from forum.models import (
+    Comment,
+    CommentRevision,
+    Disease,
+    LoginSession,
+    MapEntry,
+    Question,
+    User,
+    Vote,
+)
 from forum.models.users import ROLES
-from forum.passwords import burn_verify_time, hash_password, needs_rehash, verify_password
+from forum.passwords import (
+    UNUSABLE,
+    burn_verify_time,
+    hash_password,
+    needs_rehash,
+    verify_password,
+)
+from forum.sessions import end_all_logins
 
 USERNAME_RE = re.compile(r"[A-Za-z0-9_.\-]{3,30}")
 USERNAME_RULES = "3 to 30 characters: letters, digits, underscore, hyphen and dot."
@@ -63,7 +79,8 @@ def authenticate(username: str, password: str) -> User | None:
     """The account when the username and password match, else None (which one was wrong is not
     told). Re-hashes the password when the hashing parameters have changed since it was set."""
     user = user_by_username(username)
-    if user is None:
+    if user is None or user.password_hash == UNUSABLE:
+        # As slow as a real check: a quick "no" would tell that the name is free (or a demo).
         burn_verify_time(password)
         return None
     if not verify_password(user.password_hash, password):
@@ -74,18 +91,41 @@ def authenticate(username: str, password: str) -> User | None:
 
 
 def change_password(user: User, new_password: str) -> None:
-    """Set a new password and end every other session (the session token rotates)."""
+    """Set a new password and end every login of the member, in every browser.
+
+    The caller starts a new session for the browser that made the change. Not committed.
+    """
     user.password_hash = hash_password(new_password)
-    user.rotate_session_token()
+    end_all_logins(user)
+
+
+def change_email(user: User, email: str | None) -> None:
+    """Set the member's private email address, or remove it when `email` is empty."""
+    user.email = email.strip() if email and email.strip() else None
 
 
 def delete_account(user: User) -> None:
     """Remove a member and what identifies them, keeping the counts on other rows in step.
 
-    Votes and map entries go (their questions' and diseases' counts drop by one each), comments
-    stay in their threads without an author, questions stay without an author. Not committed.
+    Votes, map entries and logins go (their questions' and diseases' counts drop by one each).
+    Comments stay in their threads without an author and questions without an author; the
+    earlier versions of their comments go, and so does the text of comments they had deleted
+    themselves, as either may hold what they chose to take back. Not committed.
     """
     uid = user.id
+    own_comments = select(Comment.id).where(Comment.author_id == uid).scalar_subquery()
+    db.session.execute(
+        delete(CommentRevision)
+        .where(CommentRevision.comment_id.in_(own_comments))
+        .execution_options(synchronize_session=False)
+    )
+    db.session.execute(
+        update(Comment)
+        .where(Comment.author_id == uid, Comment.deleted_at.is_not(None))
+        .values(body_md="", body_html="")
+        .execution_options(synchronize_session=False)
+    )
+    db.session.execute(delete(LoginSession).where(LoginSession.user_id == uid))
     voted = select(Vote.question_id).where(Vote.user_id == uid).scalar_subquery()
     db.session.execute(
         update(Question)
@@ -162,6 +202,11 @@ def export_account(user: User) -> dict:
         .where(Question.author_id == user.id)
         .order_by(Question.created_at, Question.id)
     )
+    logins = db.session.scalars(
+        select(LoginSession.created_at)
+        .where(LoginSession.user_id == user.id)
+        .order_by(LoginSession.created_at)
+    )
     return {
         "profile": {
             "username": user.username,
@@ -169,6 +214,8 @@ def export_account(user: User) -> dict:
             "role": user.role,
             "joined_at": _iso(user.created_at),
         },
+        # When each browser that is still logged in logged in; the ids stay secret.
+        "logins": [{"started_at": _iso(started)} for started in logins],
         "votes": [
             {
                 "question_id": qid,

@@ -9,17 +9,14 @@ from flask import (
     Blueprint,
     current_app,
     flash,
-    g,
     has_request_context,
     redirect,
     render_template,
     request,
-    request_started,
     session,
     url_for,
 )
 from flask_login import current_user, login_user, logout_user
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from forum.account_forms import LoginForm, SignupForm
@@ -27,6 +24,7 @@ from forum.accounts import UsernameTaken, authenticate, create_user, normalize_u
 from forum.extensions import db, limiter
 from forum.htmx import is_htmx
 from forum.models import User
+from forum.sessions import end_login, logged_in_member, open_login
 
 bp = Blueprint("auth", __name__)
 
@@ -36,24 +34,15 @@ LOGIN_LIMITED = "Too many login attempts."
 SIGNUP_LIMITED = "Too many new accounts from this network."
 
 
-def _forget_cached_user(_app, **_extra) -> None:
-    """Resolve current_user from this request's own session cookie, never from an earlier one.
-
-    Flask-Login caches the user on `g`, and `g` lives as long as the app context: in production
-    that is one request, but a test that holds an app context open shares it between requests.
-    Done on request_started, before any before_request function (a rate-limit key) can look.
-    """
-    g.pop("_login_user", None)
-
-
-@bp.record_once
-def _connect_signals(state) -> None:
-    request_started.connect(_forget_cached_user, state.app)
+# The session key that holds the id of this browser's login (forum/sessions.py).
+LOGIN_ID_KEY = "_login_id"
 
 
 def load_user(session_token: str) -> User | None:
-    """Flask-Login's loader: the session cookie holds the member's rotating session token."""
-    return db.session.scalar(select(User).where(User.session_token == session_token))
+    """Flask-Login's loader: the member whose token the cookie holds, if its login still lasts."""
+    return logged_in_member(
+        session_token, session.get(LOGIN_ID_KEY), current_app.permanent_session_lifetime
+    )
 
 
 def safe_next(url: str | None) -> str | None:
@@ -122,10 +111,26 @@ def go_to(target: str, status: int = 303):
 
 
 def start_session(user: User) -> None:
-    """Log `user` in on a brand-new session: nothing from before the login carries over."""
+    """Log `user` in on a brand-new session: nothing from before the login carries over.
+
+    Any login this browser had before ends on the server too. Commits.
+    """
+    end_login(session.get(LOGIN_ID_KEY))
+    login_id = open_login(user, current_app.permanent_session_lifetime)
+    db.session.commit()
     session.clear()
     login_user(user)
+    session[LOGIN_ID_KEY] = login_id
     session.permanent = True
+
+
+def end_session() -> None:
+    """Log this browser out; a kept copy of its cookie is useless, other browsers stay in."""
+    if current_user.is_authenticated:
+        end_login(session.get(LOGIN_ID_KEY))
+        db.session.commit()
+    logout_user()
+    session.clear()
 
 
 def _setting(name: str):
@@ -140,7 +145,7 @@ def _login_account_key() -> str:
 
 def _form_page(template: str, form, error: str | None = None):
     """A form page again with its errors: 200 for htmx (so it is swapped in), else 422."""
-    status = 200 if is_htmx() or request.method == "GET" else 422
+    status = 200 if is_htmx() or request.method != "POST" else 422
     return render_template(template, form=form, error=error), status
 
 
@@ -155,7 +160,7 @@ def _form_page(template: str, form, error: str | None = None):
 def login():
     """Show the login form; log the member in and send them back where they came from."""
     form = LoginForm()
-    if request.method == "GET":
+    if request.method != "POST":  # GET, and HEAD like GET
         form.next.data = safe_next(request.args.get("next")) or ""
         if current_user.is_authenticated:
             return redirect(form.next.data or url_for("home.index"), 303)
@@ -184,7 +189,7 @@ def login():
 def signup():
     """Show the sign-up form; create the account, log it in and return where the visitor was."""
     form = SignupForm()
-    if request.method == "GET":
+    if request.method != "POST":  # GET, and HEAD like GET
         form.next.data = safe_next(request.args.get("next")) or ""
         return _form_page("auth/signup.html", form)
     if form.validate_on_submit():
@@ -204,13 +209,9 @@ def signup():
 
 @bp.post("/logout")
 def logout():
-    """Log out, and make this session's cookie useless even if someone kept a copy."""
+    """Log this browser out; a copy of its cookie kept by someone logs nobody in."""
     # CSRFProtect has already refused a POST without a valid token (a forced logout).
-    if current_user.is_authenticated:
-        current_user.rotate_session_token()
-        db.session.commit()
-    logout_user()
-    session.clear()
+    end_session()
     flash("You are logged out.", "info")
     return go_to(url_for("home.index"))
 

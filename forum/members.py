@@ -12,13 +12,13 @@ from flask import (
     make_response,
     render_template,
     request,
-    session,
     url_for,
 )
-from flask_login import current_user, login_required, logout_user
+from flask_login import current_user, login_required
 
-from forum.account_forms import ChangePasswordForm, DeleteAccountForm
+from forum.account_forms import ChangeEmailForm, ChangePasswordForm, DeleteAccountForm
 from forum.accounts import (
+    change_email,
     change_password,
     delete_account,
     export_account,
@@ -28,7 +28,7 @@ from forum.accounts import (
     questions_by_id,
     user_by_username,
 )
-from forum.auth import go_to, start_session
+from forum.auth import end_session, go_to, start_session
 from forum.extensions import db
 from forum.htmx import is_htmx
 from forum.passwords import verify_password
@@ -77,17 +77,26 @@ def show(username: str):
     return no_store(response) if own else response
 
 
-def _settings_page(password_form=None, delete_form=None, status=200):
+def _settings_page(password_form=None, delete_form=None, email_form=None, status=200):
+    """The account page, with the one form that was posted showing its errors."""
     password_form = password_form or ChangePasswordForm(formdata=None)
     delete_form = delete_form or DeleteAccountForm(formdata=None)
+    email_form = email_form or ChangeEmailForm(formdata=None, email=current_user.email)
+    headers = {}
     if status >= 400 and is_htmx():
         status = 200  # htmx swaps only 2xx responses: the form comes back with its errors
+        # A boosted form would put its POST-only address in the location bar; keep the page's.
+        headers["HX-Push-Url"] = url_for("members.settings")
     return no_store(
         make_response(
             render_template(
-                "members/settings.html", password_form=password_form, delete_form=delete_form
+                "members/settings.html",
+                password_form=password_form,
+                delete_form=delete_form,
+                email_form=email_form,
             ),
             status,
+            headers,
         )
     )
 
@@ -117,6 +126,22 @@ def password():
     return _settings_page(password_form=form, status=422)
 
 
+@bp.post("/account/email")
+@login_required
+def email():
+    """Add, change or remove the member's private email address."""
+    form = ChangeEmailForm()
+    if form.validate_on_submit():
+        change_email(current_user._get_current_object(), form.email.data)
+        db.session.commit()
+        flash(
+            "Your email address is saved." if current_user.email else "Your email is removed.",
+            "success",
+        )
+        return go_to(url_for("members.settings"))
+    return _settings_page(email_form=form, status=422)
+
+
 @bp.get("/account/export")
 @login_required
 def export():
@@ -138,8 +163,7 @@ def delete():
         if verify_password(current_user.password_hash, form.password.data):
             delete_account(current_user._get_current_object())
             db.session.commit()
-            logout_user()
-            session.clear()
+            end_session()
             flash(
                 "Your account is deleted. Your comments now show as from a deleted member.", "info"
             )

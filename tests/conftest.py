@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 from contextlib import contextmanager
+from datetime import timedelta
 
 import pytest
 from flask import g, has_app_context
@@ -13,7 +14,9 @@ from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import create_engine, event
 
 from forum import create_app
+from forum.auth import LOGIN_ID_KEY
 from forum.extensions import Base, db, limiter
+from forum.sessions import open_login
 from tests import factories
 from tests.databases import (
     HOW_TO_ENABLE,
@@ -142,11 +145,17 @@ def member(app):
     return factories.make_user("mira_member")
 
 
+def session_for(user) -> dict:
+    """The session a successful login leaves for `user`, with its login row recorded."""
+    login_id = open_login(user, timedelta(days=31))
+    db.session.commit()
+    return {"_user_id": user.get_id(), "_fresh": True, LOGIN_ID_KEY: login_id}
+
+
 def login(client: FlaskClient, user) -> None:
-    """Log `user` in on `client` the way Flask-Login would after a successful login."""
+    """Log `user` in on `client` the way the login form would."""
     with client.session_transaction() as session:
-        session["_user_id"] = user.get_id()
-        session["_fresh"] = True
+        session.update(session_for(user))
 
 
 @pytest.fixture

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from argon2 import PasswordHasher
 from sqlalchemy import func, select
 
 from forum.accounts import authenticate
-from forum.auth import LOGIN_FAILED, USERNAME_TAKEN, safe_next
+from forum.auth import LOGIN_FAILED, LOGIN_ID_KEY, USERNAME_TAKEN, safe_next
 from forum.extensions import db
-from forum.models import User
-from forum.passwords import hash_password, password_problem, verify_password
+from forum.models import LoginSession, User
+from forum.passwords import UNUSABLE, hash_password, password_problem, verify_password
 from tests.conftest import HTMX, login
 from tests.factories import PASSWORD
 
@@ -28,6 +30,30 @@ def logged_in_as(client) -> str | None:
     if "Signed in as" not in html:
         return None
     return html.split("Signed in as <strong>", 1)[1].split("</strong>", 1)[0]
+
+
+def log_in(client, username: str = "mira_member", password: str = PASSWORD) -> None:
+    """Log in through the login form, as a browser does."""
+    response = client.post("/login", data={"username": username, "password": password})
+    assert response.status_code == 303
+
+
+def session_of(client) -> dict:
+    """A copy of what the client's session cookie holds (as someone copying the cookie would)."""
+    with client.session_transaction() as session:
+        return dict(session)
+
+
+def client_with(app, cookie: dict):
+    """Another browser that replays a copied session cookie."""
+    other = app.test_client()
+    with other.session_transaction() as session:
+        session.update(cookie)
+    return other
+
+
+def login_count() -> int:
+    return db.session.scalar(select(func.count()).select_from(LoginSession))
 
 
 # --- sign-up -------------------------------------------------------------------------------
@@ -66,6 +92,28 @@ def test_signup_with_htmx_redirects_by_header(client):
     assert response.status_code == 204
     assert response.headers["HX-Redirect"] == "/"
     assert user_count() == 1
+
+
+def test_signup_ignores_spaces_around_the_username(client):
+    response = client.post("/signup", data={"username": " rosa\t", "password": GOOD_PASSWORD})
+    assert response.status_code == 303
+    assert db.session.scalar(select(User.username)) == "rosa"
+
+
+@pytest.mark.parametrize("url", ["/login", "/signup"])
+def test_head_request_answers_like_get(client, url):
+    assert client.head(url).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "email", ["not-an-address", "two@@example.org", "a b@example.org", "x@" + "e" * 250 + ".org"]
+)
+def test_signup_refuses_a_malformed_email(client, email):
+    response = client.post(
+        "/signup", data={"username": "rosa", "password": GOOD_PASSWORD, "email": email}
+    )
+    assert response.status_code == 422
+    assert user_count() == 0
 
 
 def test_signup_keeps_email_when_given(client):
@@ -206,6 +254,20 @@ def test_login_starts_a_new_session(client, member):
     with client.session_transaction() as session:
         assert "planted" not in session
         assert session["_user_id"] == member.session_token
+        login_id = session[LOGIN_ID_KEY]
+    assert db.session.get(LoginSession, login_id).user_id == member.id
+
+
+def test_a_new_login_in_the_same_browser_ends_the_one_before(client, member, make):
+    make.make_user("second_member")
+    log_in(client)
+    first_cookie = session_of(client)
+
+    log_in(client, "second_member")
+
+    assert logged_in_as(client) == "second_member"
+    assert logged_in_as(client_with(client.application, first_cookie)) is None
+    assert login_count() == 1
 
 
 def test_login_upgrades_a_hash_made_with_old_parameters(client, make):
@@ -251,19 +313,48 @@ def test_logout_is_post_only(member_client):
     assert logged_in_as(member_client) == "mira_member"
 
 
-def test_logout_ends_the_session_and_the_old_cookie_stays_useless(member_client, app, member):
-    with member_client.session_transaction() as session:
-        stolen = dict(session)
+def test_logout_ends_the_session_and_the_old_cookie_stays_useless(client, app, member):
+    log_in(client)
+    stolen = session_of(client)
+    assert logged_in_as(client_with(app, stolen)) == "mira_member"
 
-    response = member_client.post("/logout")
+    response = client.post("/logout")
 
     assert response.status_code == 303
-    assert logged_in_as(member_client) is None
+    assert logged_in_as(client) is None
     # Replaying the cookie from before the logout does not log anyone in.
-    replay = app.test_client()
-    with replay.session_transaction() as session:
-        session.update(stolen)
-    assert logged_in_as(replay) is None
+    assert logged_in_as(client_with(app, stolen)) is None
+
+
+def test_logout_ends_only_this_browsers_session(app, client, member):
+    phone, laptop = client, app.test_client()
+    log_in(phone)
+    log_in(laptop)
+    phone_cookie = session_of(phone)
+
+    phone.post("/logout")
+
+    assert logged_in_as(phone) is None
+    assert logged_in_as(client_with(app, phone_cookie)) is None
+    assert logged_in_as(laptop) == "mira_member"
+    assert login_count() == 1
+
+
+def test_a_login_lasts_no_longer_than_the_session_lifetime(app, client, member):
+    app.permanent_session_lifetime = timedelta(days=30)
+    log_in(client)
+    login = db.session.scalar(select(LoginSession))
+    login.created_at -= timedelta(days=29)
+    db.session.commit()
+    assert logged_in_as(client) == "mira_member"  # renewed cookies do not extend it
+
+    login.created_at -= timedelta(days=2)
+    db.session.commit()
+    assert logged_in_as(client) is None
+
+    # Expired logins are cleared away when someone logs in.
+    log_in(app.test_client())
+    assert login_count() == 1
 
 
 def test_logout_with_htmx_redirects_by_header(member_client):
@@ -425,20 +516,40 @@ def test_create_admin_promotes_an_existing_member(app, member):
     assert member.role == "admin"
 
 
-def test_unknown_username_costs_a_hash_check_like_a_wrong_password(client, member, monkeypatch):
+def test_unknown_username_costs_a_hash_check_like_a_wrong_password(
+    client, member, make, monkeypatch
+):
     from forum import passwords
 
     checks = []
+    real_checks = []  # ones that ran Argon2, not an early "no" for an unusable hash
     real_verify = passwords.verify_password
+    real_hasher = passwords.hasher
 
     def counting_verify(*args):
         checks.append(1)
         return real_verify(*args)
 
+    class CountingHasher:
+        def __getattr__(self, name):
+            return getattr(real_hasher, name)
+
+        def verify(self, *args):
+            real_checks.append(1)
+            return real_hasher.verify(*args)
+
+    monkeypatch.setattr(passwords, "hasher", CountingHasher())
+
     monkeypatch.setattr("forum.passwords.verify_password", counting_verify)
     monkeypatch.setattr("forum.accounts.verify_password", counting_verify)
 
+    make.make_user("demo_member").password_hash = UNUSABLE
+    db.session.commit()
+
     client.post("/login", data={"username": "mira_member", "password": "wrong guess"})
     client.post("/login", data={"username": "nobody_here", "password": "wrong guess"})
+    client.post("/login", data={"username": "demo_member", "password": "wrong guess"})
 
-    assert len(checks) == 2  # without it, a fast answer would tell that a name is free
+    # Without it, a fast answer would tell that a name is free, or a demo account.
+    assert len(checks) == 3
+    assert len(real_checks) == 3

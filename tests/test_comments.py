@@ -155,7 +155,10 @@ def test_member_posts_a_comment_with_htmx(member_client, question):
     # A fresh, empty form takes the old one's place; the comment goes to the end of the list.
     assert html.lstrip().startswith('<form id="comment-form"')
     assert 'hx-swap-oob="beforeend:#comment-list"' in html
-    assert f'id="comment-{comment.id}"' in html
+    # A new top-level comment starts a thread element of its own, as on a loaded page.
+    assert (
+        f'<div id="thread-{comment.id}" class="thread">\n<article id="comment-{comment.id}"' in html
+    )
     assert '<span id="comment-count" hx-swap-oob="true">1 comment</span>' in html
 
 
@@ -193,6 +196,7 @@ def test_reply_with_htmx_goes_right_under_its_parent(member_client, question):
     assert response.status_code == 200 and "<html" not in html
     assert f'hx-swap-oob="afterend:#comment-{parent.id}"' in html
     assert f'<article id="comment-{reply.id}" class="comment depth-1">' in html
+    assert 'id="thread-' not in html  # a reply joins its parent's thread, not a new one
     assert "<form" not in html.split("<div hx-swap-oob")[0]  # the reply form is removed
     assert reply.parent_id == parent.id
 
@@ -213,6 +217,35 @@ def test_reply_form_is_a_fragment_for_htmx_and_a_page_without(client, question):
     assert "Reply to Ana" in page.get_data(as_text=True)
     cancel = client.get(f"/comments/{parent.id}/reply?cancel=1", headers=HTMX)
     assert cancel.get_data(as_text=True) == ""
+
+
+def test_reply_and_edit_forms_take_the_focus_but_the_main_box_does_not(
+    member_client, question, member
+):
+    comment = make_comment(question, member)
+    page = member_client.get(page_url(question)).get_data(as_text=True)
+    reply = member_client.get(f"/comments/{comment.id}/reply", headers=HTMX).get_data(as_text=True)
+    edit = member_client.get(f"/comments/{comment.id}/edit", headers=HTMX).get_data(as_text=True)
+
+    assert "autofocus" not in page  # focusing the main box would scroll the page down to it
+    assert re.search(r'<textarea autofocus[^>]*id="reply-form-\d+-body"', reply)
+    assert re.search(r'<textarea autofocus[^>]*id="edit-form-\d+-body"', edit)
+
+
+def test_a_comment_alone_for_htmx_and_its_thread_as_a_page(member_client, question, member):
+    parent = make_comment(question)
+    comment = make_comment(question, member, "Mine", parent=parent)
+
+    # Cancelling an edit asks for the comment alone, to put back in place of the form.
+    fragment = member_client.get(f"/comments/{comment.id}", headers=HTMX)
+    page = member_client.get(f"/comments/{comment.id}")
+
+    html = fragment.get_data(as_text=True)
+    assert fragment.status_code == 200 and "<html" not in html
+    assert html.lstrip().startswith(f'<article id="comment-{comment.id}"')
+    assert comment_ids(html) == [comment.id] and "HX-Request" in fragment.headers["Vary"]
+    assert page.status_code == 200 and "<html" in page.get_data(as_text=True)
+    assert comment_ids(page.get_data(as_text=True)) == [parent.id, comment.id]
 
 
 def test_guest_posts_with_a_display_name_and_gets_a_guest_mark(client, question):
@@ -458,14 +491,72 @@ def test_long_threads_fold_and_the_rest_loads_by_htmx_or_link(app, client, quest
     fragment = client.get(f"/comments/{root.id}/replies", headers=HTMX)
     plain = client.get(f"/comments/{root.id}/replies")
 
-    rest = fragment.get_data(as_text=True)
-    assert fragment.status_code == 200 and "<html" not in rest
-    assert comment_ids(rest) == [r.id for r in replies[2:]]
-    assert "comments-more" not in rest
+    # The fragment is the whole thread, unfolded, replacing the folded one on the page.
+    whole = fragment.get_data(as_text=True)
+    assert fragment.status_code == 200 and "<html" not in whole
+    assert whole.lstrip().startswith(f'<div id="thread-{root.id}" class="thread">')
+    assert comment_ids(whole) == [root.id, *[r.id for r in replies]]
+    assert "more replies" not in whole and "comments-more" not in whole
+    assert f'hx-target="#thread-{root.id}" hx-swap="outerHTML"' in html
     assert plain.status_code == 303
     assert plain.headers["Location"].endswith(f"/comments/{root.id}#comment-{root.id}")
     thread = client.get(plain.headers["Location"]).get_data(as_text=True)
     assert comment_ids(thread) == [root.id, *[r.id for r in replies]]
+
+
+def _fold_link(html: str, root_id: int) -> tuple[str, str, str]:
+    """The fold control's htmx request: (URL, target, swap)."""
+    match = re.search(
+        rf'<div id="thread-{root_id}-more".*?hx-get="([^"]+)" hx-target="([^"]+)" '
+        r'hx-swap="([^"]+)"',
+        html,
+        re.S,
+    )
+    assert match, "no fold control on the page"
+    return match.group(1), match.group(2), match.group(3)
+
+
+def _thread_ids(html: str, root_id: int) -> list[int]:
+    """Ids of the comments in one thread's element (up to the next thread or the list's end)."""
+    opening = f'<div id="thread-{root_id}" class="thread">'
+    start = html.index(opening) + len(opening)
+    end = html.find('class="thread">', start)
+    return comment_ids(html[start : end if end > 0 else len(html)])
+
+
+def test_unfolding_after_a_live_reply_lists_every_comment_once(app, member_client, question):
+    app.config["REPLIES_SHOWN"] = 2
+    root = make_comment(question)
+    replies = [make_comment(question, parent=root, body=f"reply {n}") for n in range(4)]
+    page = member_client.get(page_url(question)).get_data(as_text=True)
+    on_page = comment_ids(page)
+    url, target, swap = _fold_link(page, root.id)
+
+    # The reader answers the last reply shown before the fold, by htmx: it joins the page.
+    member_client.post(
+        post_url(question),
+        data={"body": "Live answer", "parent_id": str(replies[1].id)},
+        headers=HTMX,
+    )
+    live = rows(question)[-1]
+    on_page.append(live.id)
+
+    # Then opens the fold. Apply the swap the control asks for to the ids on the page.
+    fragment = member_client.get(url, headers=HTMX).get_data(as_text=True)
+    if (target, swap) == (f"#thread-{root.id}", "outerHTML"):
+        on_page = [i for i in on_page if i not in _thread_ids(page, root.id) + [live.id]]
+    on_page += comment_ids(fragment)
+
+    assert sorted(on_page) == sorted({root.id, live.id, *[r.id for r in replies]})
+    # Everything in its place: the live reply under the comment it answers.
+    assert comment_ids(fragment) == [
+        root.id,
+        replies[0].id,
+        replies[1].id,
+        live.id,
+        replies[2].id,
+        replies[3].id,
+    ]
 
 
 def test_order_is_oldest_first_with_a_newest_first_choice(client, question):
@@ -579,7 +670,8 @@ def test_editing_after_the_window_is_refused(member_client, question, member):
 OTHERS_ACTIONS = [
     ("get", "/comments/{id}/edit", None),
     ("post", "/comments/{id}/edit", {"body": "Hijacked"}),
-    ("post", "/comments/{id}/delete", {}),
+    ("get", "/comments/{id}/delete", None),
+    ("post", "/comments/{id}/delete", {"confirm": "yes"}),
 ]
 
 
@@ -612,13 +704,16 @@ def test_visitors_are_sent_to_log_in_to_edit_or_delete(
 
 # -- delete ----------------------------------------------------------------------------------
 
+# What the confirmation page's form sends, and what htmx sends after its dialog (hx-vals).
+CONFIRMED = {"confirm": "yes"}
+
 
 def test_deleting_a_comment_without_replies_removes_it_from_the_page(
     member_client, question, member
 ):
     comment = make_comment(question, member, "Regret")
 
-    response = member_client.post(f"/comments/{comment.id}/delete")
+    response = member_client.post(f"/comments/{comment.id}/delete", data=CONFIRMED)
 
     assert response.status_code == 303 and response.headers["Location"].endswith("#comments")
     [stored] = rows(question)
@@ -632,7 +727,7 @@ def test_deleting_a_comment_with_replies_leaves_a_placeholder(member_client, que
     comment = make_comment(question, member, "Regret")
     reply = make_comment(question, parent=comment, body="An answer")
 
-    response = member_client.post(f"/comments/{comment.id}/delete", headers=HTMX)
+    response = member_client.post(f"/comments/{comment.id}/delete", data=CONFIRMED, headers=HTMX)
 
     html = response.get_data(as_text=True)
     assert response.status_code == 200 and "<html" not in html
@@ -647,10 +742,53 @@ def test_deleting_a_comment_with_replies_leaves_a_placeholder(member_client, que
 
 def test_htmx_delete_without_replies_swaps_in_nothing(member_client, question, member):
     comment = make_comment(question, member, "Regret")
-    response = member_client.post(f"/comments/{comment.id}/delete", headers=HTMX)
+    response = member_client.post(f"/comments/{comment.id}/delete", data=CONFIRMED, headers=HTMX)
     html = response.get_data(as_text=True)
     assert response.status_code == 200 and "<article" not in html and "<html" not in html
     assert rows(question)[0].deleted_at is not None
+
+
+def test_the_delete_button_asks_first(member_client, question, member):
+    comment = make_comment(question, member, "Regret")
+    mine = article(member_client.get(page_url(question)).get_data(as_text=True), comment.id)
+    # htmx shows a dialog and then sends the confirmation; a plain post sends none.
+    assert 'hx-confirm="Delete this comment? This cannot be undone."' in mine
+    assert """hx-vals='{"confirm": "yes"}'""" in mine
+    assert 'name="confirm"' not in mine
+
+
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_an_unconfirmed_delete_without_htmx_shows_a_confirmation_page(
+    member_client, question, member, method
+):
+    comment = make_comment(question, member, "Regret")
+
+    response = getattr(member_client, method)(f"/comments/{comment.id}/delete")
+
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200 and "<html" in html
+    assert "Delete your comment?" in html and "Regret" in html
+    assert f'action="/comments/{comment.id}/delete"' in html
+    assert '<input type="hidden" name="confirm" value="yes">' in html
+    assert f'href="/comments/{comment.id}#comment-{comment.id}">Keep it</a>' in html
+    assert rows(question)[0].deleted_at is None and stored_count(question) == 1
+
+    confirmed = member_client.post(f"/comments/{comment.id}/delete", data=CONFIRMED)
+    assert confirmed.status_code == 303 and rows(question)[0].deleted_at is not None
+
+
+def test_an_unconfirmed_htmx_delete_is_refused(member_client, question, member):
+    comment = make_comment(question, member, "Regret")
+    response = member_client.post(f"/comments/{comment.id}/delete", headers=HTMX)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400 and "<html" not in html
+    assert "nothing was deleted" in html
+    assert rows(question)[0].deleted_at is None
+
+
+def test_a_deleted_comment_has_no_confirmation_page(member_client, question, member):
+    comment = make_comment(question, member, "Regret", deleted_at=utcnow())
+    assert member_client.get(f"/comments/{comment.id}/delete").status_code == 404
 
 
 def test_a_deleted_chain_disappears_only_when_nothing_below_is_visible(client, question):
@@ -676,8 +814,8 @@ def test_comment_count_stays_true(member_client, client, question, member):
     first = rows(question)[0]
     member_client.post(post_url(question), data={"body": "three", "parent_id": str(first.id)})
     member_client.post(post_url(question), data={"body": ""})  # refused
-    member_client.post(f"/comments/{first.id}/delete")
-    member_client.post(f"/comments/{first.id}/delete")  # twice: counted once
+    member_client.post(f"/comments/{first.id}/delete", data=CONFIRMED)
+    member_client.post(f"/comments/{first.id}/delete", data=CONFIRMED)  # twice: counted once
 
     assert stored_count(question) == true_comment_count(question.id) == 2
     listing = client.get(page_url(question).rsplit("/", 1)[0]).get_data(as_text=True)

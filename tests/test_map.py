@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
-from flask import g
 from sqlalchemy import func, select
 
 from forum.extensions import db
-from forum.models import Disease, MapEntry
+from forum.models import Disease, MapEntry, User
+from tests.comment_factories import make_comment
 from tests.conftest import HTMX, login
+from tests.factories import PASSWORD
 
 MAP = "/diseases/scleromyxedema/map"
 JOIN = MAP + "/join"
@@ -23,16 +25,6 @@ GOOD = {
     "since_year": "2015",
     "visibility": "named",
 }
-
-
-@pytest.fixture(autouse=True)
-def _each_request_loads_its_own_member(app):
-    # The test's app context outlives its requests, and Flask-Login caches the member on `g`:
-    # forget it before each request, so two clients in one test are two different people.
-    def forget_member():
-        g.pop("_login_user", None)
-
-    app.before_request(forget_member)
 
 
 @pytest.fixture
@@ -97,6 +89,13 @@ def test_join_takes_a_country_by_name_or_code(member_client, disease, typed):
     assert entries()[0].country == "NZ"
 
 
+@pytest.mark.parametrize(("typed", "code"), [("Turkey", "TR"), ("UK", "GB"), ("Reunion", "RE")])
+def test_join_takes_everyday_and_unaccented_names(member_client, disease, typed, code):
+    # pycountry says "Türkiye" and "Réunion"; people type what they know.
+    assert member_client.post(JOIN, data=GOOD | {"country": typed}).status_code == 303
+    assert entries()[0].country == code
+
+
 def test_join_with_htmx_redirects_to_the_map(member_client, disease):
     response = member_client.post(JOIN, data=GOOD | {"visibility": "anonymous"}, headers=HTMX)
 
@@ -122,14 +121,15 @@ def test_join_needs_the_csrf_token(member_client, disease):
 
 
 BAD_INPUT = [
-    ({"country": "ZZ"}, "Choose a country from the list."),
+    ({"country": "ZZ"}, "We do not know a country called &#34;ZZ&#34;. Choose a country from"),
     ({"country": "fr"}, "Choose a country from the list."),
     ({"country": ""}, "Choose your country."),
     ({"region": "x" * 81}, "Keep the region to 80 characters or fewer."),
     ({"role": "king"}, "Choose one of the roles in the list."),
     ({"since_year": "1850"}, "Give a year between 1900 and"),
     ({"since_year": "soon"}, "Give the year as a number"),
-    ({"visibility": "invisible"}, "Not a valid choice"),
+    ({"visibility": "invisible"}, "Choose whether you appear by your username or anonymously."),
+    ({"country": "   "}, "Choose your country."),
 ]
 
 
@@ -154,6 +154,28 @@ def test_join_with_htmx_returns_the_form_with_the_error(member_client, disease, 
     assert "<html" not in html and 'id="map-entry-form"' in html
     assert error in html
     assert entries() == [] and member_count(disease) == 0
+
+
+@pytest.mark.parametrize("headers", [{}, HTMX], ids=["page", "fragment"])
+def test_a_refused_form_keeps_what_was_typed(member_client, disease, headers):
+    typed = GOOD | {"country": "Frnace", "region": "Lyon 3e", "since_year": "2011"}
+
+    html = member_client.post(JOIN, data=typed, headers=headers).get_data(as_text=True)
+
+    assert "We do not know a country called &#34;Frnace&#34;." in html
+    assert re.search(r'<input [^>]*aria-invalid="true"[^>]*name="country"[^>]*value="Frnace"', html)
+    assert 'value="Lyon 3e"' in html and 'value="2011"' in html
+    assert re.search(r'<option selected value="patient">', html)
+    assert entries() == []
+
+
+def test_a_long_unknown_country_is_shortened_in_the_error(member_client, disease):
+    html = member_client.post(JOIN, data=GOOD | {"country": "q" * 300}).get_data(as_text=True)
+    [error] = re.findall(r'<p class="error" id="country-error">([^<]*)</p>', html)
+    assert error == f"We do not know a country called &#34;{'q' * 59}…&#34;. " + (
+        "Choose a country from the list."
+    )
+    assert f'value="{"q" * 300}"' in html  # the box still holds all that was typed
 
 
 def test_a_region_of_exactly_80_characters_is_fine(member_client, disease):
@@ -248,7 +270,7 @@ def test_leave_removes_the_entry_at_once(member_client, member, make, disease, h
     response = member_client.post(LEAVE, headers=headers)
 
     assert response.status_code == (204 if headers else 303)
-    assert [e.user_id for e in entries()] != [member.id] and len(entries()) == 1
+    assert len(entries()) == 1 and entries()[0].user_id != member.id
     assert member_count(disease) == 1 == true_count(disease)
 
 
@@ -322,13 +344,26 @@ def test_map_page_shades_countries_with_titles(client, europe):
     assert re.search(r'class="country shade-1" d="[^"]+"><title>Germany: 1 member</title>', html)
     assert re.search(r'class="country shade-3" d="[^"]+"><title>Italy: 6 members</title>', html)
     assert re.search(
-        r'class="country shade-0" d="[^"]+" data-country="ES"><title>Spain: no members'
-        r"</title>",
+        r'class="country shade-0" d="[^"]+" data-country="ES" aria-hidden="true">'
+        r"<title>Spain: no members</title>",
         html,
     )
     assert f'href="{MAP}/countries/FR" hx-get="{MAP}/countries/FR"' in html
     for label in ("None", "2–4", "25 or more"):
         assert f"</span>{label}</li>" in html
+
+
+def test_map_links_name_their_country_and_bring_its_list_into_view(client, europe):
+    html = client.get(MAP).get_data(as_text=True)
+    links = re.findall(r"<a [^>]*hx-get=\"[^\"]+/countries/[A-Z]{2}\"[^>]*>", html)
+
+    # Three countries on the map and three in the table: the list sits below both.
+    assert len(links) == 6
+    assert all('hx-swap="innerHTML show:top"' in link for link in links)
+    assert 'data-country="FR" aria-label="France: 3 members"' in html
+    # Only countries with members are read out; the rest are drawn for the eye alone.
+    svg = html[html.index("<svg") : html.index("</svg>")]
+    assert svg.count("<path") - svg.count('aria-hidden="true"') == 3
 
 
 def test_map_page_obeys_the_content_security_policy(client, europe):
@@ -432,13 +467,15 @@ def test_a_country_without_members(member_client, europe):
 
 def test_an_anonymous_member_is_named_nowhere(app, client, make, europe):
     question = make.make_question(europe, "Is it hereditary?")
+    # secret_sam comments under their own name: the thread must not tie that name to the map.
+    make_comment(question, db.session.scalar(select(User).filter_by(username="secret_sam")))
     other = client_for(app, make.make_user("olga_other"))
     urls = [
         MAP,
         MAP + "/countries/FR",
         "/diseases/scleromyxedema",
-        f"/diseases/scleromyxedema/questions/{question.slug}",
         MAP + "/join",
+        "/account/export",
     ]
     for viewer in (client, other):
         for url in urls:
@@ -447,6 +484,35 @@ def test_an_anonymous_member_is_named_nowhere(app, client, make, europe):
                 html = response.get_data(as_text=True)
                 assert "secret_sam" not in html, (url, headers)
                 assert "Hidden Valley" not in html, (url, headers)
+        # Where their name does appear, nothing says they are on the map or in what role.
+        thread = viewer.get(f"/diseases/scleromyxedema/questions/{question.slug}")
+        html = thread.get_data(as_text=True)
+        assert "secret_sam" in html
+        assert "Caregiver" not in html and "Hidden Valley" not in html
+        profile = viewer.get("/members/secret_sam").get_data(as_text=True)
+        assert "Scleromyxedema" not in profile and "Hidden Valley" not in profile
+
+
+def test_the_export_of_an_anonymous_member_is_theirs_alone(app, client, make, europe):
+    sam = db.session.scalar(select(User).filter_by(username="secret_sam"))
+    own = client_for(app, sam).get("/account/export")
+    assert json.loads(own.get_data())["map_entries"][0]["region"] == "Hidden Valley"
+    assert "no-store" in own.headers["Cache-Control"]
+
+    assert client.get("/account/export").status_code == 303
+    theirs = client_for(app, make.make_user("nosy_nick")).get("/account/export")
+    assert "Hidden Valley" not in theirs.get_data(as_text=True)
+
+
+def test_an_anonymous_member_leaves_no_trace_after_deleting_their_account(
+    app, client, make, europe
+):
+    sam = db.session.scalar(select(User).filter_by(username="secret_sam"))
+    response = client_for(app, sam).post("/account/delete", data={"password": PASSWORD})
+
+    assert response.status_code == 303
+    assert member_count(europe) == 9 == true_count(europe)
+    assert "France: 2 members" in client.get(MAP).get_data(as_text=True)
 
 
 def test_an_anonymous_member_is_still_counted(client, europe):

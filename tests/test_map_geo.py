@@ -9,22 +9,29 @@ import pytest
 from forum.maps import geo
 from forum.maps.service import legend, shade
 
+NUMBER = r"(-?\d+(?:\.\d)?)"
+
 
 def points(path: str):
     """Absolute points of every ring of a path made of M (absolute) and l (relative) commands."""
     rings = []
     for ring in re.findall(r"M[^Mz]+z", path):
-        commands = re.findall(r"([Ml])(-?\d+) (-?\d+)", ring)
-        x = y = 0
+        commands = re.findall(rf"([Ml]){NUMBER} {NUMBER}", ring)
+        x = y = 0.0
         current = []
         for command, dx, dy in commands:
             if command == "M":
-                x, y = int(dx), int(dy)
+                x, y = float(dx), float(dy)
             else:
-                x, y = x + int(dx), y + int(dy)
-            current.append((x, y))
+                x, y = x + float(dx), y + float(dy)
+            current.append((round(x, 1), round(y, 1)))
         rings.append(current)
     return rings
+
+
+def shape(code: str) -> geo.CountryShape:
+    [found] = [s for s in geo.world_map().shapes if s.code == code]
+    return found
 
 
 def test_the_atlas_decodes_to_every_country_but_antarctica():
@@ -54,14 +61,31 @@ def test_every_ring_stays_in_the_frame_without_streaks():
                 assert abs(x1 - x0) < world.width / 4, shape.name
 
 
-def test_russia_is_drawn_on_both_sides_of_the_antimeridian():
-    # Chukotka runs past 180°E: its tip is drawn at the map's western edge, not streaked across.
-    # (Fiji's sliver east of 180° is thinner than a unit of the map and drops out.)
+@pytest.mark.parametrize("code", ["RU", "FJ"])
+def test_countries_across_the_antimeridian_are_drawn_on_both_sides(code):
+    # Chukotka and the east of Fiji's Vanua Levu lie past 180°E: they are drawn at the map's
+    # western edge, not streaked across it. Fiji's piece is thinner than a unit of the map,
+    # so it is drawn to a tenth of a unit rather than dropped.
     world = geo.world_map()
-    [shape] = [s for s in world.shapes if s.code == "RU"]
-    xs = [x for ring in points(shape.path) for x, _ in ring]
+    xs = [x for ring in points(shape(code).path) for x, _ in ring]
     centre = world.width / 2
     assert min(xs) < centre - 300 and max(xs) > centre + 300
+
+
+def test_fijis_sliver_east_of_180_has_an_area():
+    west = [ring for ring in points(shape("FJ").path) if max(x for x, _ in ring) < 100]
+    assert len(west) == 1 and len(set(west[0])) >= 3
+
+
+def test_shapes_use_whole_units_except_where_a_ring_would_vanish():
+    decimals = [s.code for s in geo.world_map().shapes if "." in s.path]
+    assert decimals == ["FJ"]
+    assert "." not in geo.world_map().outline
+
+
+def test_the_world_map_stays_small():
+    world = geo.world_map()
+    assert sum(len(s.path) for s in world.shapes) < 60_000
 
 
 def test_ring_split_at_the_antimeridian():
@@ -70,6 +94,42 @@ def test_ring_split_at_the_antimeridian():
     assert len(pieces) == 2
     assert all(-180 <= lon <= 180 for piece in pieces for lon, _ in piece)
     assert {max(lon for lon, _ in pieces[0]), min(lon for lon, _ in pieces[1])} == {180, -180}
+
+
+@pytest.mark.parametrize(
+    ("typed", "code"),
+    [
+        ("France", "FR"),
+        ("FR", "FR"),
+        ("  new   zealand ", "NZ"),
+        ("Turkey", "TR"),
+        ("Turkiye", "TR"),
+        ("Türkiye", "TR"),
+        ("Cote d'Ivoire", "CI"),
+        ("Côte d’Ivoire", "CI"),
+        ("Ivory Coast", "CI"),
+        ("USA", "US"),
+        ("United States of America", "US"),
+        ("UK", "GB"),
+        ("England", "GB"),
+        ("Czech Republic", "CZ"),
+        ("Reunion", "RE"),
+        ("Korea, Republic of", "KR"),
+        ("South Korea", "KR"),
+        ("Kosovo", "XK"),
+    ],
+)
+def test_country_code_from_what_people_type(typed, code):
+    assert geo.country_code(typed) == code
+
+
+@pytest.mark.parametrize("typed", ["", "ZZ", "fr", "Frnace", "Atlantis", "Antarctica"])
+def test_country_code_refuses_what_is_no_country_in_the_list(typed):
+    assert geo.country_code(typed) is None
+
+
+def test_every_alias_names_a_country_in_the_list():
+    assert all(geo.is_country(code) for code in geo.ALIASES.values())
 
 
 def test_country_choices():

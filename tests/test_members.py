@@ -10,11 +10,21 @@ from sqlalchemy import func, select
 
 from forum.accounts import delete_account
 from forum.extensions import db
-from forum.models import Comment, Disease, MapEntry, Question, User, Vote
+from forum.models import (
+    Comment,
+    CommentRevision,
+    Disease,
+    LoginSession,
+    MapEntry,
+    Question,
+    User,
+    Vote,
+)
 from forum.models.base import utcnow
 from forum.passwords import verify_password
 from tests.conftest import login
 from tests.factories import PASSWORD
+from tests.test_auth import client_with, log_in, login_count, session_of
 
 BOOSTED = {"HX-Request": "true", "HX-Boosted": "true"}
 NEW_PASSWORD = "plum tree under snow"
@@ -133,6 +143,28 @@ def test_change_password_logs_out_other_sessions_but_not_this_one(app, member_cl
     assert not is_logged_in(other_device)
 
 
+def test_change_password_ends_every_other_login_but_keeps_this_browser(app, client, member):
+    laptop, phone = client, app.test_client()
+    log_in(laptop)
+    log_in(phone)
+    laptop_before = session_of(laptop)
+
+    laptop.post(
+        "/account/password", data={"current_password": PASSWORD, "new_password": NEW_PASSWORD}
+    )
+
+    assert is_logged_in(laptop)
+    assert not is_logged_in(phone)
+    # The laptop carries on with a new session; a copy of its old cookie is dead too.
+    assert session_of(laptop)["_login_id"] != laptop_before["_login_id"]
+    assert not is_logged_in(client_with(app, laptop_before))
+    assert login_count() == 1
+    # The new password works from another browser; the old one does not.
+    old_password = {"username": "mira_member", "password": PASSWORD}
+    assert app.test_client().post("/login", data=old_password).status_code == 422
+    log_in(app.test_client(), password=NEW_PASSWORD)
+
+
 def test_change_password_with_htmx(member_client, member):
     response = member_client.post(
         "/account/password",
@@ -175,6 +207,72 @@ def test_change_password_error_with_htmx_is_swappable(member_client):
     assert "not your current password" in response.get_data(as_text=True)
 
 
+# --- email ---------------------------------------------------------------------------------
+
+
+def test_account_page_shows_the_email_form_filled_in(member_client, member):
+    member.email = "mira@example.org"
+    db.session.commit()
+    html = page_text(member_client, "/account")
+    assert '<label for="email"' in html
+    assert 'value="mira@example.org"' in html
+
+
+@pytest.mark.parametrize(
+    ("before", "sent", "after"),
+    [
+        (None, " mira@example.org ", "mira@example.org"),
+        ("old@example.org", "new@example.org", "new@example.org"),
+        ("old@example.org", "", None),
+    ],
+)
+def test_member_can_add_change_and_remove_their_email(member_client, member, before, sent, after):
+    member.email = before
+    db.session.commit()
+
+    response = member_client.post("/account/email", data={"email": sent})
+
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/account"
+    db.session.expire_all()
+    assert db.session.get(User, member.id).email == after
+
+
+def test_change_email_with_htmx(member_client, member):
+    response = member_client.post(
+        "/account/email", data={"email": "mira@example.org"}, headers=BOOSTED
+    )
+    assert response.status_code == 204
+    assert response.headers["HX-Redirect"] == "/account"
+    db.session.expire_all()
+    assert db.session.get(User, member.id).email == "mira@example.org"
+
+
+@pytest.mark.parametrize("headers", [{}, BOOSTED])
+def test_a_malformed_email_is_refused_and_changes_nothing(member_client, member, headers):
+    member.email = "old@example.org"
+    db.session.commit()
+
+    response = member_client.post(
+        "/account/email", data={"email": "mira at example"}, headers=headers
+    )
+
+    assert response.status_code == (200 if headers else 422)
+    html = response.get_data(as_text=True)
+    assert "That is not an email address." in html
+    assert 'value="mira at example"' in html  # what was typed comes back to be fixed
+    assert response.headers["Cache-Control"] == "no-store"
+    db.session.expire_all()
+    assert db.session.get(User, member.id).email == "old@example.org"
+
+
+def test_a_refused_account_form_keeps_the_account_address_in_the_location_bar(member_client):
+    response = member_client.post("/account/delete", data={"password": "wrong"}, headers=BOOSTED)
+    assert response.status_code == 200
+    # /account/delete answers only POST: reloading it would fail.
+    assert response.headers["HX-Push-Url"] == "/account"
+
+
 # --- export --------------------------------------------------------------------------------
 
 
@@ -211,6 +309,24 @@ def test_export_holds_everything_about_the_member_and_nothing_else(member_client
     assert member.session_token not in response.get_data(as_text=True)
 
 
+def test_export_holds_earlier_versions_and_logins_but_no_secrets(client, member, make):
+    log_in(client)
+    question = make.make_question()
+    mine = make_comment(question, member, "Second wording")
+    db.session.add(CommentRevision(comment_id=mine.id, body_md="First wording"))
+    db.session.commit()
+    login_id = session_of(client)["_login_id"]
+
+    response = client.get("/account/export")
+
+    data = json.loads(response.get_data(as_text=True))
+    assert data["comments"][0]["earlier_versions"][0]["body_markdown"] == "First wording"
+    assert len(data["logins"]) == 1 and data["logins"][0]["started_at"]
+    text = response.get_data(as_text=True)
+    assert login_id not in text and member.session_token not in text
+    assert member.password_hash not in text
+
+
 def test_export_needs_login(client):
     response = client.get("/account/export")
     assert response.status_code == 303
@@ -239,7 +355,18 @@ def busy_member(make, member):
     make.make_map_entry(first, other)
     comment = make_comment(questions[0], member, "Words to keep in the thread")
     reply = make_comment(questions[0], other, "A reply", parent_id=comment.id, depth=1)
+    db.session.add(CommentRevision(comment_id=comment.id, body_md="I am Mira Jensen from Oslo"))
+    others_comment = make_comment(questions[1], other, "Edited by the other member")
+    db.session.add(CommentRevision(comment_id=others_comment.id, body_md="Other's first words"))
+    taken_back = make_comment(
+        questions[1], member, "My phone number is 555 0100", deleted_at=utcnow()
+    )
+    db.session.add_all([LoginSession(user_id=member.id), LoginSession(user_id=other.id)])
+    member.email = "mira@example.org"
+    db.session.commit()
     return {
+        "taken_back": taken_back,
+        "others_comment": others_comment,
         "other": other,
         "questions": questions,
         "own_question": own_question,
@@ -292,6 +419,26 @@ def test_delete_account_service_removes_what_identifies_the_member(app, member, 
     check_counts_match_rows()
     # Other members' rows are untouched.
     assert db.session.get(User, busy_member["other"].id) is not None
+    # Nothing that was theirs is left in any table: no login, no earlier wording, no text they
+    # had taken back; the other member's rows stay.
+    assert db.session.scalars(select(LoginSession.user_id)).all() == [busy_member["other"].id]
+    assert db.session.scalars(select(CommentRevision.body_md)).all() == ["Other's first words"]
+    taken_back = db.session.get(Comment, busy_member["taken_back"].id)
+    assert taken_back.author_id is None and taken_back.body_md == taken_back.body_html == ""
+    assert db.session.get(Comment, busy_member["others_comment"].id).body_md != ""
+    assert_nothing_names(member_id, "mira_member", "mira@example.org", "Mira Jensen", "555 0100")
+
+
+def assert_nothing_names(member_id: int, *words: str) -> None:
+    """No row of any table points at the member or holds one of `words`."""
+    for table in db.metadata.sorted_tables:
+        for row in db.session.execute(select(table)).mappings():
+            for column, value in row.items():
+                if column in ("user_id", "author_id"):
+                    assert value != member_id, (table.name, column)
+                if isinstance(value, str):
+                    for word in words:
+                        assert word.lower() not in value.lower(), (table.name, column, value)
 
 
 def test_delete_account_by_form_post(member_client, member, busy_member):
@@ -311,6 +458,17 @@ def test_delete_account_by_form_post(member_client, member, busy_member):
         session.update(old_cookie)
     assert not is_logged_in(member_client)
     assert member_client.get("/members/mira_member").status_code == 404
+
+
+def test_deleting_the_account_logs_out_every_browser(app, client, member):
+    phone = app.test_client()
+    log_in(client)
+    log_in(phone)
+
+    client.post("/account/delete", data={"password": PASSWORD})
+
+    assert not is_logged_in(client) and not is_logged_in(phone)
+    assert login_count() == 0
 
 
 def test_delete_account_with_htmx(member_client, member):

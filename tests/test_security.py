@@ -70,6 +70,10 @@ def _delete(client, **kw):
     return client.post("/account/delete", data={"password": PASSWORD}, **kw)
 
 
+def _email(client, **kw):
+    return client.post("/account/email", data={"email": "mira@example.org"}, **kw)
+
+
 # Each action, whether it needs a logged-in member, and how to see that nothing changed.
 ACTIONS = {
     "signup": (
@@ -87,6 +91,7 @@ ACTIONS = {
         ),
     ),
     "delete": (_delete, True, lambda member, client: db.session.get(User, member.id) is not None),
+    "email": (_email, True, lambda member, client: db.session.get(User, member.id).email is None),
 }
 
 
@@ -122,13 +127,15 @@ def test_the_same_posts_succeed_with_the_token(client, member, action):
 def test_every_form_carries_the_token_and_body_carries_it_for_htmx(member_client):
     html = member_client.get("/account").get_data(as_text=True)
     forms = re.findall(r"<form[^>]*method=\"post\".*?</form>", html, re.S)
-    assert len(forms) == 3  # logout, change password, delete account
+    assert len(forms) == 4  # logout, change password, change email, delete account
     for form in forms:
         assert 'name="csrf_token"' in form
     assert re.search(r"<body[^>]*hx-headers='\{\"X-CSRFToken\": \"[^\"]+\"\}'", html)
 
 
-@pytest.mark.parametrize("url", ["/logout", "/account/password", "/account/delete"])
+@pytest.mark.parametrize(
+    "url", ["/logout", "/account/password", "/account/email", "/account/delete"]
+)
 def test_no_state_change_on_get(member_client, url):
     response = member_client.get(url)
     assert response.status_code == 405

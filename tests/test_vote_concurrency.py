@@ -23,6 +23,7 @@ from sqlalchemy import func, select
 
 from forum.extensions import db
 from forum.models import Question, Vote
+from tests.conftest import session_for
 
 pytestmark = pytest.mark.slow
 
@@ -129,7 +130,7 @@ def gunicorn(app, database_url, tmp_path):
 def _auth_headers(app, user) -> dict[str, str]:
     """A signed session cookie for `user` holding a CSRF token, and that token's header."""
     raw = os.urandom(20).hex()
-    session = {"_user_id": user.get_id(), "_fresh": True, "csrf_token": raw}
+    session = {**session_for(user), "csrf_token": raw}
     cookie = app.session_interface.get_signing_serializer(app).dumps(session)
     token = URLSafeTimedSerializer(app.secret_key, salt="wtf-csrf-token").dumps(raw)
     return {

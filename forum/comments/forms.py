@@ -36,6 +36,8 @@ class CommentForm(FlaskForm):
     cancel_hx_swap = "outerHTML"
     # What an htmx post replaces: the form itself, or (editing) the whole comment.
     hx_target = "this"
+    # A reply or edit form takes the keyboard focus when it appears; the main box does not.
+    autofocus = False
     general_error: str | None = None
 
     def place(
@@ -50,6 +52,7 @@ class CommentForm(FlaskForm):
         cancel_hx_target: str | None = None,
         cancel_hx_swap: str = "outerHTML",
         hx_target: str = "this",
+        autofocus: bool = False,
     ) -> CommentForm:
         """Give the form and its fields ids unique on the page, its action and its labels."""
         self.form_id = form_id
@@ -61,6 +64,7 @@ class CommentForm(FlaskForm):
         self.cancel_hx_target = cancel_hx_target
         self.cancel_hx_swap = cancel_hx_swap
         self.hx_target = hx_target
+        self.autofocus = autofocus
         for f in (self.guest_name, self.body, self.parent_id, self.order):
             f.id = f"{form_id}-{f.name}"
         self.body.label.text = label

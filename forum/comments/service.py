@@ -208,6 +208,14 @@ def edit_comment(comment: Comment, body: str) -> None:
     comment.edited_at = utcnow()
 
 
+def delete_confirmed(form) -> bool:
+    """True when a delete request carries the author's confirmation (`confirm=yes`).
+
+    The confirmation page sends it from a hidden field; htmx sends it after its dialog.
+    """
+    return form.get("confirm") == "yes"
+
+
 def delete_comment(comment: Comment) -> None:
     """Mark the comment deleted; its text stays in the database for moderators.
 

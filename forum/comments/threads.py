@@ -67,10 +67,22 @@ class ThreadItem:
 
 
 @dataclass
-class ThreadPage:
-    """A page of top-level threads, flattened, with what the pager needs."""
+class Thread:
+    """One top-level comment and the replies shown under it, in reading order.
 
+    The page wraps each thread in one element (`thread-<root_id>`), so unfolding a long
+    thread replaces the whole thread and never lists a comment twice.
+    """
+
+    root_id: int
     items: list[ThreadItem]
+
+
+@dataclass
+class ThreadPage:
+    """A page of top-level threads with what the pager needs."""
+
+    threads: list[Thread]
     order: str
     page: int
     has_more: bool
@@ -134,13 +146,23 @@ def thread_page(
     ids = ids[:per_page]
     rows = db.session.execute(comment_rows(question.disease_id).where(Comment.root_id.in_(ids)))
     items = flatten(rows, ids, viewer) if ids else []
-    return ThreadPage(fold(items, replies_shown), order, page, has_more)
+    return ThreadPage(group_threads(fold(items, replies_shown)), order, page, has_more)
 
 
 def whole_thread(question: Question, root_id: int, viewer: Viewer) -> list[ThreadItem]:
     """Every shown comment of one top-level thread, unfolded, in reading order."""
     rows = db.session.execute(comment_rows(question.disease_id).where(Comment.root_id == root_id))
     return flatten(rows, [root_id], viewer)
+
+
+def group_threads(items: list[ThreadItem]) -> list[Thread]:
+    """Items in reading order, cut into one Thread per top-level comment."""
+    groups: list[Thread] = []
+    for item in items:
+        if item.parent_id is None or not groups:
+            groups.append(Thread(item.root_id, []))
+        groups[-1].items.append(item)
+    return groups
 
 
 def single_item(question: Question, comment: Comment, viewer: Viewer) -> ThreadItem | None:
@@ -249,8 +271,3 @@ def fold(items: list[ThreadItem], replies_shown: int) -> list[ThreadItem]:
     if hidden_in_thread:
         kept[-1].more_count = hidden_in_thread
     return kept
-
-
-def replies_after_fold(items: list[ThreadItem], replies_shown: int) -> list[ThreadItem]:
-    """The replies of one whole thread that `fold` left out."""
-    return items[1 + replies_shown :]

@@ -156,6 +156,7 @@ def reply_form(
         cancel_hx_url=url_for("comments.reply", comment_id=parent_id, cancel=1),
         cancel_hx_target=f"#comment-{parent_id}-reply",
         cancel_hx_swap="innerHTML",
+        autofocus=True,
     )
 
 
@@ -170,6 +171,7 @@ def edit_form(comment: Comment, form: CommentForm | None = None) -> CommentForm:
         cancel_hx_url=url_for("comments.show", comment_id=comment.id),
         cancel_hx_target=f"#comment-{comment.id}",
         hx_target=f"#comment-{comment.id}",
+        autofocus=True,
     )
 
 
@@ -351,7 +353,8 @@ def create(question_id: int):
         )
 
     order = form.order.data if form.order.data in ORDERS else "oldest"
-    if comment.parent_id is None:
+    new_thread = comment.parent_id is None
+    if new_thread:
         fresh = top_form(question, order=order)
         fresh.order.data = order
         where = "afterbegin:#comment-list" if order == "newest" else "beforeend:#comment-list"
@@ -364,6 +367,7 @@ def create(question_id: int):
         "comments/_posted.html",
         form=fresh,
         c=item,
+        new_thread=new_thread,
         where=where,
         count=_fresh_count(question.id),
     )
@@ -402,7 +406,7 @@ def index(question_id: int):
     response = make_response(
         render_template(
             "comments/_page.html",
-            items=result.items,
+            threads=result.threads,
             more_url=more_url,
             more_hx_url=more_hx_url,
         )
@@ -421,7 +425,8 @@ def show(comment_id: int):
         if item is None:
             return htmx.vary_on_htmx(make_response(""))
         return htmx.vary_on_htmx(make_response(render_template("comments/_comment.html", c=item)))
-    items = threads.whole_thread(question, comment.root_id or comment.id, viewer)
+    root_id = comment.root_id or comment.id
+    thread = threads.Thread(root_id, threads.whole_thread(question, root_id, viewer))
     disease = db.session.get(Disease, question.disease_id)
     return htmx.vary_on_htmx(
         make_response(
@@ -429,7 +434,7 @@ def show(comment_id: int):
                 "comments/show.html",
                 question=question,
                 disease=disease,
-                items=items,
+                thread=thread,
                 comment=comment,
                 back_url=question_url(question, _anchor="comments"),
             )
@@ -439,7 +444,11 @@ def show(comment_id: int):
 
 @bp.get("/comments/<int:comment_id>/replies")
 def replies(comment_id: int):
-    """The replies a long thread folds away (htmx), or the whole thread's page."""
+    """A folded thread opened in full (htmx), or the whole thread's page.
+
+    The fragment is the whole thread, read afresh, and replaces the thread on the page: a reply
+    posted there since the page loaded (by this reader or anyone) then appears exactly once.
+    """
     comment = db.get_or_404(Comment, comment_id)
     root_id = comment.root_id or comment.id
     if not htmx.wants_fragment():
@@ -449,15 +458,8 @@ def replies(comment_id: int):
             )
         )
     question = db.session.get(Question, comment.question_id)
-    items = threads.whole_thread(question, root_id, current_viewer())
-    rest = threads.replies_after_fold(items, current_app.config["REPLIES_SHOWN"])
-    return htmx.vary_on_htmx(
-        make_response(
-            render_template(
-                "comments/_page.html", items=rest, more_url=None, more_hx_url=None, oob_more=False
-            )
-        )
-    )
+    thread = threads.Thread(root_id, threads.whole_thread(question, root_id, current_viewer()))
+    return htmx.vary_on_htmx(make_response(render_template("comments/_thread.html", thread=thread)))
 
 
 @bp.get("/comments/<int:comment_id>/reply")
@@ -528,11 +530,37 @@ def update(comment_id: int):
     return render_template("comments/_comment.html", c=item)
 
 
+def _delete_page(comment: Comment):
+    """The page that asks the author to confirm a delete (the path without JavaScript)."""
+    question = db.session.get(Question, comment.question_id)
+    item = threads.single_item(question, comment, current_viewer())
+    if item is None or not item.can_delete:
+        abort(404)
+    return render_template(
+        "comments/delete.html",
+        question=question,
+        c=item,
+        keep_url=url_for("comments.show", comment_id=comment.id, _anchor=f"comment-{comment.id}"),
+    )
+
+
+@bp.get("/comments/<int:comment_id>/delete")
+@login_required
+def confirm_delete(comment_id: int):
+    """Ask the author to confirm deleting their comment."""
+    return _delete_page(_own_comment_or_403(comment_id))
+
+
 @bp.post("/comments/<int:comment_id>/delete")
 @login_required
 def delete(comment_id: int):
-    """Delete the member's own comment; gives what stays in its place (htmx) or a redirect."""
+    """Delete the member's own comment once confirmed; gives what stays in its place (htmx),
+    a redirect, or (not yet confirmed, without JavaScript) the confirmation page."""
     comment = _own_comment_or_403(comment_id)
+    if not service.delete_confirmed(request.form):
+        if htmx.wants_fragment():
+            abort(400, "Confirm the delete first: nothing was deleted.")
+        return _delete_page(comment)
     question = db.session.get(Question, comment.question_id)
     service.delete_comment(comment)
     db.session.commit()

@@ -14,6 +14,7 @@ from forum.models.map_entries import MAP_ROLES
 
 REGION_MAX = 80
 EARLIEST_YEAR = 1900
+VISIBILITY_CHOICES = {"named": "By my username", "anonymous": "Anonymously"}
 
 
 def _strip(value):
@@ -52,12 +53,11 @@ class MapEntryForm(FlaskForm):
     )
     visibility = RadioField(
         "How you appear on the map",
-        choices=[
-            SelectChoice("named", "By my username"),
-            SelectChoice("anonymous", "Anonymously"),
-        ],
+        choices=[SelectChoice(value, label) for value, label in VISIBILITY_CHOICES.items()],
         default="named",
         validators=[InputRequired("Choose how you appear on the map.")],
+        # validate_visibility says what is wrong in words a member understands.
+        validate_choice=False,
     )
 
     def __init__(self, *args, **kwargs):
@@ -76,8 +76,17 @@ class MapEntryForm(FlaskForm):
             raise ValidationError("Choose one of the roles in the list.")
 
     def validate_country(self, field):
-        if geo.country_code(field.data or "") is None:
-            raise ValidationError("Choose a country from the list.")
+        if not field.data:
+            raise ValidationError("Choose your country.")
+        if geo.country_code(field.data) is None:
+            typed = field.data if len(field.data) <= 60 else field.data[:59] + "…"
+            raise ValidationError(
+                f'We do not know a country called "{typed}". Choose a country from the list.'
+            )
+
+    def validate_visibility(self, field):
+        if field.data not in VISIBILITY_CHOICES:
+            raise ValidationError("Choose whether you appear by your username or anonymously.")
 
     @property
     def country_names(self) -> list[str]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import unicodedata
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -32,6 +33,36 @@ SHORT_NAMES = {
     "FK": "Falkland Islands",
     "VG": "British Virgin Islands",
     "VI": "U.S. Virgin Islands",
+}
+# Names people type that pycountry does not know (older, everyday or constituent-country names).
+# Matching also ignores accents, so "Turkiye", "Cote d'Ivoire" and "Reunion" need no entry.
+ALIASES = {
+    "Turkey": "TR",
+    "Ivory Coast": "CI",
+    "USA": "US",
+    "U.S.A.": "US",
+    "America": "US",
+    "UK": "GB",
+    "U.K.": "GB",
+    "Great Britain": "GB",
+    "Britain": "GB",
+    "England": "GB",
+    "Scotland": "GB",
+    "Wales": "GB",
+    "Northern Ireland": "GB",
+    "Holland": "NL",
+    "Czech Republic": "CZ",
+    "Burma": "MM",
+    "Swaziland": "SZ",
+    "Cape Verde": "CV",
+    "Macedonia": "MK",
+    "Brunei": "BN",
+    "East Timor": "TL",
+    "Vatican": "VA",
+    "Holy See": "VA",
+    "Congo-Kinshasa": "CD",
+    "Congo-Brazzaville": "CG",
+    "UAE": "AE",
 }
 # Left off the map: nobody lives there and it takes a fifth of an equal-area world's height.
 EXCLUDED_CODES = {"AQ"}
@@ -148,23 +179,41 @@ def _split_at_antimeridian(ring):
     return [piece for piece in pieces if len(piece) >= 3]
 
 
+def _ring_points(ring, to_screen, digits: int) -> list[tuple[float, float]]:
+    """The ring's screen points rounded to `digits` decimals, repeats and closing point dropped."""
+    points: list[tuple[float, float]] = []
+    for lon, lat in ring:
+        x, y = to_screen(lon, lat)
+        point = (round(x, digits), round(y, digits)) if digits else (round(x), round(y))
+        if not points or point != points[-1]:
+            points.append(point)
+    if len(points) > 1 and points[0] == points[-1]:
+        points.pop()
+    return points
+
+
+def _number(value: float) -> str:
+    text = f"{value:.1f}".rstrip("0").rstrip(".")
+    return "0" if text == "-0" else text
+
+
 def _path(rings, to_screen) -> str:
-    """SVG path data: integer relative commands, repeated points dropped."""
+    """SVG path data: integer relative commands, repeated points dropped.
+
+    A ring smaller than a unit of the map (like Fiji's sliver east of 180°) would shrink to a
+    point at whole units; it is drawn to a tenth of a unit instead, so no land drops out.
+    """
     parts = []
     for ring in rings:
-        points = []
-        for lon, lat in ring:
-            point = to_screen(lon, lat)
-            if not points or point != points[-1]:
-                points.append(point)
-        if len(points) > 1 and points[0] == points[-1]:
-            points.pop()
+        points = _ring_points(ring, to_screen, 0)
+        if len(points) < 3:
+            points = _ring_points(ring, to_screen, 1)
         if len(points) < 3:
             continue
         x0, y0 = points[0]
-        commands = [f"M{x0} {y0}"]
+        commands = [f"M{_number(x0)} {_number(y0)}"]
         for x, y in points[1:]:
-            commands.append(f"l{x - x0} {y - y0}")
+            commands.append(f"l{_number(x - x0)} {_number(y - y0)}")
             x0, y0 = x, y
         parts.append("".join(commands) + "z")
     return "".join(parts)
@@ -199,24 +248,36 @@ def _country_codes() -> frozenset[str]:
     return frozenset(code for code, _ in country_choices())
 
 
+def _fold(text: str) -> str:
+    """Text for matching names: accents dropped, letter case and spacing ignored."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    plain = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return " ".join(plain.replace("\u2019", "'").casefold().split())
+
+
 def country_code(text: str) -> str | None:
-    """The alpha-2 code for a country's code or name (any letter case), or None."""
+    """The alpha-2 code for a country's code, name or everyday alias, or None.
+
+    Names match whatever their letter case or accents; a code must be in capitals (AT, not at).
+    """
     text = text.strip()
-    if len(text) == 2 and text.isupper():
-        return text if is_country(text) else None
-    return _codes_by_name().get(text.casefold())
+    if len(text) == 2 and text.isupper() and is_country(text):
+        return text
+    return _codes_by_name().get(_fold(text))
 
 
 @cache
 def _codes_by_name() -> dict[str, str]:
     names = {}
     for code, name in country_choices():
-        names[name.casefold()] = code
+        names[_fold(name)] = code
         country = pycountry.countries.get(alpha_2=code)
         for attribute in ("name", "official_name", "common_name"):
             other = getattr(country, attribute, None) if country else None
             if other:
-                names.setdefault(other.casefold(), code)
+                names.setdefault(_fold(other), code)
+    for alias, code in ALIASES.items():
+        names.setdefault(_fold(alias), code)
     return names
 
 
@@ -239,9 +300,9 @@ def world_map() -> WorldMap:
     scale = WIDTH / (2 * -left)
     height = round((top - bottom) * scale)
 
-    def to_screen(lon: float, lat: float) -> tuple[int, int]:
+    def to_screen(lon: float, lat: float) -> tuple[float, float]:
         x, y = _equal_earth(lon, lat)
-        return round((x - left) * scale), round((top - y) * scale)
+        return (x - left) * scale, (top - y) * scale
 
     rings_by_code: dict[str, list] = {}
     for feature in topology["objects"]["countries"]["geometries"]:

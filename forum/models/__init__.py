@@ -4,6 +4,15 @@ from forum.models.comments import Comment, CommentRevision
 from forum.models.diseases import Disease
 from forum.models.map_entries import MapEntry
 from forum.models.questions import Question, Vote
-from forum.models.users import User
+from forum.models.users import LoginSession, User
 
-__all__ = ["Comment", "CommentRevision", "Disease", "MapEntry", "Question", "User", "Vote"]
+__all__ = [
+    "Comment",
+    "CommentRevision",
+    "Disease",
+    "LoginSession",
+    "MapEntry",
+    "Question",
+    "User",
+    "Vote",
+]

@@ -6,7 +6,7 @@ import secrets
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import CheckConstraint, String
+from sqlalchemy import CheckConstraint, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from forum.extensions import db
@@ -31,14 +31,15 @@ class User(UserMixin, db.Model):
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(20), default="member")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    # Flask-Login's alternative id: rotating it makes every old session cookie useless.
+    # Flask-Login's alternative id, the same for all of the member's logins: rotating it makes
+    # every session cookie of theirs useless at once (password change).
     session_token: Mapped[str] = mapped_column(String(64), unique=True, default=new_session_token)
 
     def get_id(self) -> str:
         return self.session_token
 
     def rotate_session_token(self) -> None:
-        """Invalidate every session signed with the old token (logout, password change)."""
+        """Invalidate every session signed with the old token (password change)."""
         self.session_token = new_session_token()
 
     @property
@@ -51,3 +52,17 @@ class User(UserMixin, db.Model):
 
     def __repr__(self) -> str:
         return f"<User {self.username}>"
+
+
+class LoginSession(db.Model):
+    """One login in one browser: logging out deletes it, which ends that browser's session only.
+
+    Its id travels in the signed session cookie next to the member's session token; a cookie
+    whose login is gone (logged out, or older than the session lifetime) logs nobody in.
+    """
+
+    __tablename__ = "login_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True, default=new_session_token)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

@@ -9,7 +9,7 @@ import threading
 import pytest
 from werkzeug.serving import make_server
 
-from tests.conftest import IN_CI
+from tests.conftest import IN_CI, session_for
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 # As root and with no network, these keep Chromium from stalling on connections it cannot make.
@@ -102,7 +102,7 @@ def sign_in(page, app, user) -> None:
     Call it before the page loads anything, so no other response can overwrite the cookie.
     """
     serializer = app.session_interface.get_signing_serializer(app)
-    cookie = serializer.dumps({"_user_id": user.get_id(), "_fresh": True})
+    cookie = serializer.dumps(session_for(user))
     page.context.add_cookies(
         [
             {

@@ -107,3 +107,34 @@ def test_logged_out_vote_goes_to_login_and_back(page, make, live_server):
 
     expect(page).to_have_url(re.compile(re.escape(url)))
     expect(page.locator(".account-nav")).to_contain_text("Signed in as mira_member")
+
+
+def test_logging_out_in_one_browser_keeps_the_other_logged_in(browser, live_server, make):
+    make.make_user("mira_member")
+    db.session.rollback()
+    pages = []
+    for _ in range(2):
+        context = browser.new_context(base_url=live_server)
+        page = context.new_page()
+        page.goto("/login")
+        page.get_by_label("Username").fill("mira_member")
+        page.get_by_label("Password").fill("correct horse battery")
+        page.get_by_role("button", name="Log in").click()
+        expect(page.locator(".account-nav")).to_contain_text("Signed in as mira_member")
+        pages.append(page)
+    laptop, phone = pages
+    copied = laptop.context.cookies()
+
+    laptop.get_by_role("button", name="Log out").click()
+    expect(laptop.locator(".account-nav")).to_contain_text("Log in")
+
+    phone.reload()
+    expect(phone.locator(".account-nav")).to_contain_text("Signed in as mira_member")
+    # Someone who copied the laptop's cookie before the logout gets nothing from it.
+    thief = browser.new_context(base_url=live_server)
+    thief.add_cookies(copied)
+    stolen_page = thief.new_page()
+    stolen_page.goto("/account")
+    expect(stolen_page).to_have_url(re.compile(r"/login\?next="))
+    for context in (laptop.context, phone.context, thief):
+        context.close()

@@ -58,6 +58,12 @@ def newest_comment() -> Comment:
     return comment
 
 
+def _deleted_at(comment_id: int):
+    deleted_at = db.session.get(Comment, comment_id).deleted_at
+    release_database()
+    return deleted_at
+
+
 def test_post_reply_edit_and_delete_without_page_loads(app, page, question, member):
     signed_in(page, app, member)
     page.goto(question.path)
@@ -98,7 +104,15 @@ def test_post_reply_edit_and_delete_without_page_loads(app, page, question, memb
     )
     expect(page.locator(f"#comment-{reply_id} .edited")).to_be_visible()
 
+    # Delete asks first: dismissing the dialog keeps the comment.
+    page.once("dialog", lambda dialog: dialog.dismiss())
+    parent.get_by_role("button", name="Delete").click()
+    page.wait_for_timeout(300)
+    expect(parent.locator(".comment-body")).to_have_text("None that I can see.")
+    assert newest_comment().parent_id == first.id and _deleted_at(first.id) is None
+
     # Delete the parent: it stays as [deleted] above its reply. Then delete the reply.
+    page.on("dialog", lambda dialog: dialog.accept())
     parent.get_by_role("button", name="Delete").click()
     expect(page.locator(f"#comment-{first.id}")).to_contain_text("[deleted]")
     expect(page.locator(f"#comment-{reply_id}")).to_be_visible()
@@ -176,8 +190,15 @@ def test_post_reply_edit_and_delete_without_javascript(app, page_nojs, question,
     page.wait_for_url(re.compile(rf"/comments/{reply.id}#comment-{reply.id}$"))
     expect(page.locator(f"#comment-{reply.id} .comment-body")).to_have_text("An edited reply.")
 
-    # Delete returns to the question's comments.
+    # Delete asks on a page of its own; "Keep it" changes nothing, confirming returns to the
+    # question's comments.
     page.locator(f"#comment-{reply.id}").get_by_role("button", name="Delete").click()
+    expect(page.get_by_role("heading", name="Delete your comment?")).to_be_visible()
+    page.get_by_role("link", name="Keep it").click()
+    page.wait_for_url(re.compile(rf"/comments/{reply.id}#comment-{reply.id}$"))
+    assert _deleted_at(reply.id) is None
+    page.locator(f"#comment-{reply.id}").get_by_role("button", name="Delete").click()
+    page.get_by_role("button", name="Delete comment").click()
     page.wait_for_url(re.compile(rf"{question.path}#comments$"))
     expect(page.locator(f"#comment-{reply.id}")).to_have_count(0)
     expect(page.locator(f"#comment-{first.id}")).to_contain_text("Posted without JavaScript.")
@@ -192,3 +213,75 @@ def test_folded_replies_without_javascript_link_to_the_whole_thread(app, page_no
     page_nojs.get_by_role("link", name="Show 2 more replies").click()
     page_nojs.wait_for_url(re.compile(rf"/comments/{root_id}#comment-{root_id}$"))
     expect(page_nojs.locator("article.comment")).to_have_count(4)
+
+
+def test_an_htmx_reply_keeps_the_scroll_position(page, question):
+    ids = [seed(question, guest_name=f"Person {n}", body=f"Comment {n}. " * 40) for n in range(10)]
+    parent_id = ids[3]  # with plenty below, so the page never runs short of content
+    page.set_viewport_size({"width": 390, "height": 700})
+    page.goto(question.path)
+    assert_no_navigation(page)
+
+    parent = page.locator(f"#comment-{parent_id}")
+    parent.get_by_role("link", name="Reply").click()
+    box = page.locator(f"#comment-{parent_id}-reply").get_by_label("Your reply")
+    expect(box).to_be_focused()
+    box.fill("Same for me.")
+    page.locator(f"#comment-{parent_id}-reply").get_by_label("Your display name").fill("Bea")
+    # The reader looks at the form's button; from here on the page must not move.
+    page.get_by_role("button", name="Post reply").scroll_into_view_if_needed()
+    before = page.evaluate("window.scrollY")
+    parent_top = parent.evaluate("el => el.getBoundingClientRect().top")
+    page.get_by_role("button", name="Post reply").press("Enter")
+
+    reply = page.locator(f"#comment-{parent_id} + article.comment")
+    expect(reply).to_contain_text("Same for me.")
+    expect(page.locator(f"#reply-form-{parent_id}")).to_have_count(0)
+    page.wait_for_timeout(300)  # let htmx settle and any scrolling happen
+    assert page.evaluate("window.scrollY") == before
+    assert parent.evaluate("el => el.getBoundingClientRect().top") == parent_top
+    assert reply.evaluate("el => el.getBoundingClientRect().top") < 700
+    assert check_no_navigation(page)
+
+
+def test_unfolding_a_thread_after_a_live_reply_shows_each_comment_once(app, page, question):
+    app.config["REPLIES_SHOWN"] = 1
+    root_id = seed(question, body="root")
+    reply_ids = [seed(question, root_id, body=f"reply {n}") for n in range(3)]
+    page.goto(question.path)
+    assert_no_navigation(page)
+
+    shown = page.locator(f"#comment-{reply_ids[0]}")
+    shown.get_by_role("link", name="Reply").click()
+    slot = page.locator(f"#comment-{reply_ids[0]}-reply")
+    slot.get_by_label("Your display name").fill("Bea")
+    slot.get_by_label("Your reply").fill("A live reply.")
+    page.get_by_role("button", name="Post reply").click()
+    expect(page.locator("article.comment", has_text="A live reply.")).to_have_count(1)
+
+    page.get_by_role("link", name="Show 2 more replies").click()
+    expect(page.locator(f"#comment-{reply_ids[2]}")).to_have_count(1)
+    ids = page.eval_on_selector_all("article.comment", "els => els.map(e => e.id)")
+    assert len(ids) == len(set(ids)) == 5, ids
+    expect(page.locator("article.comment", has_text="A live reply.")).to_have_count(1)
+    assert check_no_navigation(page)
+
+
+@pytest.mark.parametrize("width", [390, 1280])
+def test_a_deep_thread_stays_readable_on_phone_and_desktop(app, page, question, width):
+    parent_id = None
+    for n in range(12):
+        parent_id = seed(question, parent_id, guest_name="Ana", body=f"Level {n}. " * 30)
+    page.set_viewport_size({"width": width, "height": 900})
+    page.goto(f"/comments/{parent_id}")
+
+    widths = page.eval_on_selector_all(
+        "article.comment .comment-body", "els => els.map(e => e.getBoundingClientRect().width)"
+    )
+    assert len(widths) == 12
+    # Indentation stops at the depth limit, so the deepest text keeps most of the width.
+    assert min(widths) >= 0.75 * max(widths), widths
+    assert min(widths) >= 240
+    # Lines stay a readable length on a wide screen, and nothing scrolls sideways.
+    assert max(widths) <= 760
+    assert page.evaluate("document.documentElement.scrollWidth") <= width

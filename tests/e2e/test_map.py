@@ -10,7 +10,7 @@ from sqlalchemy import select
 from forum.extensions import db
 from forum.models import Disease
 from forum.seed import load_demo_content
-from tests.e2e.conftest import assert_no_navigation, check_no_navigation
+from tests.e2e.conftest import assert_no_navigation, check_no_navigation, sign_in
 
 CONTENT = Path(__file__).resolve().parents[2] / "content"
 
@@ -20,9 +20,9 @@ def seeded(app):
     load_demo_content(CONTENT)
 
 
-def test_join_the_map_and_find_yourself(seeded, app, make, page, live_server):
+def test_join_the_map_and_find_yourself(seeded, app, make, page):
     user = make.make_user("newcomer_nz")
-    sign_in(page, app, user, live_server)
+    sign_in(page, app, user)
     release_database()
     page.goto("/diseases/scleromyxedema")
     expect(page.locator("#map-block")).to_contain_text("There are 36 people in the map")
@@ -53,9 +53,9 @@ def test_join_the_map_and_find_yourself(seeded, app, make, page, live_server):
     assert check_no_navigation(page), "choosing a country reloaded the page"
 
 
-def test_a_refused_join_shows_the_error_in_place(seeded, app, make, page, live_server):
+def test_a_refused_join_shows_the_error_in_place(seeded, app, make, page):
     user = make.make_user("twice_tina")
-    sign_in(page, app, user, live_server)
+    sign_in(page, app, user)
     release_database()
     page.goto("/diseases/scleromyxedema/map/join")
     page.get_by_label("I am a").select_option("caregiver")
@@ -71,40 +71,18 @@ def test_a_refused_join_shows_the_error_in_place(seeded, app, make, page, live_s
     assert check_no_navigation(page)
 
 
-def sign_in(page, app, user, live_server) -> None:
-    """Give the page a session cookie for `user` before it loads anything.
-
-    (Setting it after a first page load races with that page's late requests: a 404 favicon
-    page writes a fresh session cookie, which can land after ours and log the member out.)
-    """
-    cookie = app.session_interface.get_signing_serializer(app).dumps(
-        {"_user_id": user.get_id(), "_fresh": True}
-    )
-    page.context.add_cookies(
-        [
-            {
-                "name": app.config["SESSION_COOKIE_NAME"],
-                "value": cookie,
-                "url": live_server,
-                "httpOnly": True,
-                "sameSite": "Lax",
-            }
-        ]
-    )
-
-
 def release_database():
-    """End the test thread's transaction: on SQLite it holds the write lock the server needs."""
-    db.session.rollback()
+    """End the test thread's session: on SQLite its transaction holds the lock the server needs."""
+    db.session.remove()
 
 
 def load_disease():
     return db.session.scalar(select(Disease).where(Disease.slug == "scleromyxedema"))
 
 
-def test_countries_link_to_a_page_without_javascript(seeded, app, make, page_nojs, live_server):
+def test_countries_link_to_a_page_without_javascript(seeded, app, make, page_nojs):
     page = page_nojs
-    sign_in(page, app, make.make_user("plain_pat"), live_server)
+    sign_in(page, app, make.make_user("plain_pat"))
     release_database()
     page.goto("/diseases/scleromyxedema/map")
     # France's box spans French Guiana, so its centre is at sea: follow the link by keyboard.
@@ -115,3 +93,59 @@ def test_countries_link_to_a_page_without_javascript(seeded, app, make, page_noj
     expect(page.locator("h1")).to_have_text("France on the Scleromyxedema map")
     expect(page.get_by_role("link", name="jeanne_d")).to_be_visible()
     expect(page.locator("main")).not_to_contain_text("camille_r")
+
+
+def test_on_a_phone_a_country_chosen_in_the_table_comes_into_view(seeded, page):
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto("/diseases/scleromyxedema/map")
+    panel = page.locator("#country-panel")
+    # The table's last row is far below the panel that shows the country's list.
+    last = page.locator(".country-table tbody tr").last.get_by_role("link")
+    last.scroll_into_view_if_needed()
+    expect(panel).not_to_be_in_viewport()
+
+    last.click()
+
+    expect(panel).to_contain_text("Türkiye: 1 member")
+    expect(panel.get_by_role("heading")).to_be_in_viewport()
+    # The whole world still fits the phone's width.
+    box = page.locator("#world-map").bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= 390
+
+
+def test_join_by_keyboard_without_javascript(seeded, app, make, page_nojs):
+    page = page_nojs
+    sign_in(page, app, make.make_user("keyboard_kemal"))
+    release_database()
+    page.goto("/diseases/scleromyxedema/map/join")
+
+    page.get_by_label("I am a").focus()
+    page.keyboard.press("ArrowDown")  # from "Choose one" to the first role
+    page.keyboard.press("Tab")
+    page.keyboard.type("Turkey")  # the everyday name; the list says Türkiye
+    page.keyboard.press("Tab")
+    page.keyboard.type("Izmir")
+    page.keyboard.press("Enter")
+
+    page.wait_for_url("**/diseases/scleromyxedema/map")
+    row = page.locator(".country-table tr", has_text="Türkiye")
+    expect(row.locator("td")).to_have_text("2")
+    expect(page.locator(".map-summary")).to_contain_text("You are on the map")
+
+
+def test_a_mistyped_country_is_explained_and_kept_without_javascript(seeded, app, make, page_nojs):
+    page = page_nojs
+    sign_in(page, app, make.make_user("typo_tom"))
+    release_database()
+    page.goto("/diseases/scleromyxedema/map/join")
+    page.get_by_label("I am a").select_option("relative")
+    page.get_by_label("Country").fill("Frnace")
+    page.get_by_label("Region or city (optional)").fill("Lille")
+    page.get_by_role("button", name="Join the map").click()
+
+    expect(page.locator("#country-error")).to_have_text(
+        'We do not know a country called "Frnace". Choose a country from the list.'
+    )
+    expect(page.get_by_label("Country")).to_have_value("Frnace")
+    expect(page.get_by_label("Region or city (optional)")).to_have_value("Lille")
+    expect(page.get_by_label("I am a")).to_have_value("relative")

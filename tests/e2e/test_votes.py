@@ -8,7 +8,7 @@ import pytest
 from playwright.sync_api import expect
 
 from forum.extensions import db
-from tests.e2e.conftest import assert_no_navigation, check_no_navigation
+from tests.e2e.conftest import assert_no_navigation, check_no_navigation, sign_in
 
 
 def release_database() -> None:
@@ -26,25 +26,9 @@ def question(make):
     return question_id
 
 
-def member_signs_in(page, app, base_url: str, user) -> None:
-    """Give the page a session cookie for `user` without loading any page first.
-
-    conftest's sign_in opens /healthz, whose background /favicon.ico request renders the 404
-    page and can answer after the cookie is added, replacing it with an anonymous session.
-    """
-    serializer = app.session_interface.get_signing_serializer(app)
-    cookie = serializer.dumps({"_user_id": user.get_id(), "_fresh": True})
-    page.context.add_cookies(
-        [
-            {
-                "name": app.config["SESSION_COOKIE_NAME"],
-                "value": cookie,
-                "url": base_url,
-                "httpOnly": True,
-                "sameSite": "Lax",
-            }
-        ]
-    )
+def member_signs_in(page, app, user) -> None:
+    """Sign `user` in before the page loads anything, then free the database for the server."""
+    sign_in(page, app, user)
     release_database()
 
 
@@ -53,7 +37,7 @@ def vote_box(page, question_id):
 
 
 def test_member_upvotes_in_place_and_takes_it_back(page, live_server, app, make, question):
-    member_signs_in(page, app, live_server, make.make_user())
+    member_signs_in(page, app, make.make_user())
     page.goto("/diseases/scleromyxedema")
     box = vote_box(page, question)
     expect(box.get_by_role("button")).to_have_attribute("aria-pressed", "false")
@@ -82,7 +66,7 @@ def test_upvote_without_javascript_returns_to_the_same_place(
     page_nojs, live_server, app, make, question
 ):
     page = page_nojs
-    member_signs_in(page, app, live_server, make.make_user())
+    member_signs_in(page, app, make.make_user())
     page.goto("/diseases/scleromyxedema/questions?sort=new")
     box = vote_box(page, question)
 
@@ -112,7 +96,7 @@ def test_own_question_button_is_disabled_and_says_why(page, live_server, app, ma
     author = make.make_user()
     disease = make.make_disease("Scleromyxedema")
     question = make.make_question(disease, "Can diet help?", author_id=author.id).id
-    member_signs_in(page, app, live_server, author)
+    member_signs_in(page, app, author)
 
     page.goto("/diseases/scleromyxedema")
 
@@ -124,7 +108,7 @@ def test_own_question_button_is_disabled_and_says_why(page, live_server, app, ma
 def test_member_asks_a_question_and_fixes_a_mistake_in_place(
     page, live_server, app, make, question
 ):
-    member_signs_in(page, app, live_server, make.make_user())
+    member_signs_in(page, app, make.make_user())
     page.goto("/diseases/scleromyxedema")
     page.get_by_role("link", name="Ask a question").click()
     expect(page.get_by_role("heading", name=re.compile("Ask a question"))).to_be_visible()
