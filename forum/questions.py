@@ -15,7 +15,6 @@ from flask import (
     request,
     url_for,
 )
-from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required
 
 from forum.asking import DuplicateQuestion, ask_question
@@ -24,6 +23,7 @@ from forum.comments import comments_context
 from forum.diseases import disease_or_404
 from forum.extensions import db, limiter
 from forum.htmx import is_htmx, wants_fragment
+from forum.limits import member_or_address
 from forum.models import Disease, Question
 from forum.models.questions import SORTS, question_by_slug, ranked_questions, top_questions
 from forum.question_forms import AskQuestionForm
@@ -39,13 +39,6 @@ from forum.voting import (
 bp = Blueprint("questions", __name__, url_prefix="/diseases/<slug>/questions")
 
 ASK_TOO_FAST = "You have asked several questions in a short time. Please try again later."
-
-
-def _member_key() -> str:
-    """Rate-limit key: the member when logged in, else the client address."""
-    if current_user.is_authenticated:
-        return f"member:{current_user.id}"
-    return get_remote_address()
 
 
 def _question_or_404(disease: Disease, question_slug: str) -> Question:
@@ -102,7 +95,7 @@ def index(slug: str):
 @bp.route("/ask", methods=["GET", "POST"])
 @limiter.limit(
     lambda: current_app.config["RATELIMIT_QUESTION"],
-    key_func=_member_key,
+    key_func=member_or_address,
     methods=["POST"],
     # Only questions actually posted count: a member fixing a typo is not held back.
     deduct_when=lambda response: response.status_code == 303 or "HX-Redirect" in response.headers,
@@ -144,7 +137,7 @@ def _ask_response(disease, form, duplicate=None, error=None, status=None):
 
 
 @bp.post("/<question_slug>/vote")
-@limiter.limit(lambda: current_app.config["RATELIMIT_VOTE"], key_func=_member_key)
+@limiter.limit(lambda: current_app.config["RATELIMIT_VOTE"], key_func=member_or_address)
 def vote(slug: str, question_slug: str):
     """Toggle the current member's upvote on a question."""
     disease = disease_or_404(slug)

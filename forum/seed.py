@@ -7,15 +7,17 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import frontmatter
 from sqlalchemy import func, select
 
+from forum.comments.service import true_comment_count
 from forum.extensions import db
-from forum.markdown import render_article
-from forum.models import Disease, MapEntry, Question, User, Vote
+from forum.markdown import render_article, render_comment
+from forum.models import Comment, Disease, MapEntry, Question, User, Vote
+from forum.models.base import utcnow
 from forum.passwords import UNUSABLE
 from forum.text import slugify, title_key
 
@@ -67,12 +69,13 @@ class SeedReport:
     questions: int = 0
     members: int = 0
     votes: int = 0
+    comments: int = 0
     map_entries: int = 0
 
     def __str__(self) -> str:
         return (
             f"added {self.diseases} diseases, {self.questions} questions, {self.members} members, "
-            f"{self.votes} votes, {self.map_entries} map entries"
+            f"{self.votes} votes, {self.comments} comments, {self.map_entries} map entries"
         )
 
 
@@ -85,8 +88,9 @@ def load_demo_content(content_dir: Path) -> SeedReport:
         for path in sorted(folder.glob("*.md")):
             if path.name.startswith("_"):
                 continue
-            question, demo_votes = _ensure_question(disease, path, report)
-            _ensure_votes(question, members, demo_votes, report)
+            question, post = _ensure_question(disease, path, report)
+            _ensure_votes(question, members, int(post.get("demo_votes", 0)), report)
+            _ensure_comments(question, members, post.get("demo_comments", []), report)
         if disease.slug == MAP_DISEASE:
             _ensure_map_entries(disease, members, report)
         _recount(disease)
@@ -156,7 +160,7 @@ def _ensure_question(disease: Disease, path: Path, report: SeedReport) -> tuple[
     if question.body_html != html:
         question.body_html = html
     db.session.flush()
-    return question, int(post.get("demo_votes", 0))
+    return question, post
 
 
 def _ensure_votes(question: Question, members: list[User], wanted: int, report) -> None:
@@ -171,6 +175,44 @@ def _ensure_votes(question: Question, members: list[User], wanted: int, report) 
     count = db.session.scalar(select(func.count()).where(Vote.question_id == question.id))
     if question.vote_count != count:
         question.vote_count = count
+
+
+def _ensure_comments(question: Question, members: list[User], thread: list, report) -> None:
+    """Post the demo conversation once; a comment already there (same author, same text)
+    is left alone, so reruns add nothing."""
+    by_name = {m.username: m for m in members}
+    existing = {
+        (row.author_id, row.body_md): row
+        for row in db.session.scalars(select(Comment).where(Comment.question_id == question.id))
+    }
+    # Walk the nested list without recursion: (entry, parent comment or None).
+    pending = [(entry, None) for entry in reversed(thread)]
+    while pending:
+        entry, parent = pending.pop()
+        author = by_name[entry["author"]]
+        body = str(entry["body"]).strip()
+        comment = existing.get((author.id, body))
+        if comment is None:
+            comment = Comment(
+                question_id=question.id,
+                parent_id=parent.id if parent else None,
+                depth=parent.depth + 1 if parent else 0,
+                author_id=author.id,
+                body_md=body,
+                body_html=render_comment(body),
+                created_at=utcnow() - timedelta(days=int(entry.get("days_ago", 0))),
+            )
+            db.session.add(comment)
+            db.session.flush()
+            comment.root_id = parent.root_id if parent else comment.id
+            if parent is not None:
+                parent.reply_count += 1
+            report.comments += 1
+        pending.extend((reply, comment) for reply in reversed(entry.get("replies", [])))
+    db.session.flush()
+    count = true_comment_count(question.id)
+    if question.comment_count != count:
+        question.comment_count = count
 
 
 def _ensure_map_entries(disease: Disease, members: list[User], report: SeedReport) -> None:

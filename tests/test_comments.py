@@ -78,12 +78,14 @@ def test_question_page_shows_form_and_thread_with_authors_roles_and_times(
     first = article(html, top.id)
     assert "None that I can see." in first
     assert f'href="/members/{member.username}"' in first
-    assert "Caregiver" in first
     assert re.search(
         r'<time datetime="\d{4}-\d\d-\d\dT[\d:]+Z" title="[^"]+UTC">3 hours ago', first
     )
     assert ">Reply</a>" in first and ">Permalink</a>" in first
     assert ">Edit</a>" not in first and ">Delete<" not in first  # only the author sees them
+    assert "Caregiver" not in first  # a community role is for members' eyes only
+    login(client, make.make_user("reading_member"))
+    assert "Caregiver" in article(client.get(page_url(question)).get_data(as_text=True), top.id)
     reply = article(html, top.id + 1)
     assert "Ana" in reply and "badge-guest" in reply and 'class="comment depth-1"' in reply
     assert "2 comments" in html
@@ -100,6 +102,7 @@ def test_anonymous_map_entry_keeps_the_role_private(client, make, question, memb
     disease = db.session.get(Disease, question.disease_id)
     make.make_map_entry(disease, member, role="patient", anonymous=True)
     comment = make_comment(question, member)
+    login(client, make.make_user("reading_member"))
     html = client.get(page_url(question)).get_data(as_text=True)
     assert "Person with the disease" not in article(html, comment.id)
 
@@ -846,6 +849,7 @@ def test_thread_page_costs_the_same_queries_for_10_and_500_comments(
     make_thread(small, 10, author)
     make_thread(large, 500, author)
 
+    login(client, make.make_user("reading_member"))
     few = _page_queries(client, count_queries, small)
     many = _page_queries(client, count_queries, large)
 
@@ -899,3 +903,32 @@ def test_thread_queries_use_no_per_comment_loading(app, client, question, member
     comment_selects = [s for s in counter.statements if "FROM comments" in s]
     assert len(comment_selects) <= 2
     assert db.session.scalar(select(func.count(Comment.id))) == 30
+
+
+def test_more_comments_continue_after_the_last_thread_shown(app, client, question):
+    """Newest first, a comment posted after the page loaded must not push a thread into the
+    next batch twice: the htmx "More comments" link continues after the last thread shown."""
+    app.config["COMMENTS_PER_PAGE"] = 2
+    threads = [make_comment(question, age=timedelta(minutes=10 - n)) for n in range(5)]
+    first = client.get(page_url(question, comment_order="newest")).get_data(as_text=True)
+    assert comment_ids(first) == [threads[4].id, threads[3].id]
+    more_link = re.search(r'hx-get="([^"]+)"[^>]*>More comments', first).group(1)
+    assert f"after={threads[3].id}" in more_link
+
+    make_comment(question, body="Posted while the page was open.")
+    more = client.get(more_link.replace("&amp;", "&"), headers=HTMX).get_data(as_text=True)
+
+    assert comment_ids(more) == [threads[2].id, threads[1].id]
+
+
+def test_a_depth_limit_beyond_the_styled_steps_still_indents(app, client, question):
+    app.config["COMMENT_MAX_DEPTH"] = 12
+    app.config["REPLIES_SHOWN"] = 50
+    parent = make_comment(question)
+    for _ in range(11):
+        parent = make_comment(question, parent=parent)
+
+    html = client.get(page_url(question)).get_data(as_text=True)
+
+    assert 'class="comment depth-8"' in html
+    assert not re.search(r'class="comment depth-(9|1\d)"', html)

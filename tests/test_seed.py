@@ -5,14 +5,14 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from forum.extensions import db
-from forum.models import Disease, MapEntry, Question, User, Vote
+from forum.models import Comment, Disease, MapEntry, Question, User, Vote
 from forum.seed import load_demo_content
 
 CONTENT = Path(__file__).resolve().parents[1] / "content"
 
 
 def _snapshot():
-    tables = (Disease, Question, User, Vote, MapEntry)
+    tables = (Disease, Question, User, Vote, MapEntry, Comment)
     counts = {t.__name__: db.session.scalar(select(func.count()).select_from(t)) for t in tables}
     questions = db.session.execute(
         select(Question.slug, Question.vote_count, Question.body_html).order_by(Question.id)
@@ -59,7 +59,10 @@ def test_seed_twice_changes_nothing(app):
 
     report = load_demo_content(CONTENT)
 
-    assert str(report) == "added 0 diseases, 0 questions, 0 members, 0 votes, 0 map entries"
+    assert (
+        str(report)
+        == "added 0 diseases, 0 questions, 0 members, 0 votes, 0 comments, 0 map entries"
+    )
     assert _snapshot() == before
 
 
@@ -91,4 +94,24 @@ def test_seed_command(app):
     assert result.exit_code == 0, result.output
     assert "Seeded demo content" in result.output
     again = app.test_cli_runner().invoke(args=["seed"])
-    assert "added 0 diseases, 0 questions, 0 members, 0 votes, 0 map entries" in again.output
+    assert (
+        "added 0 diseases, 0 questions, 0 members, 0 votes, 0 comments, 0 map entries"
+        in again.output
+    )
+
+
+def test_seed_posts_a_demo_conversation_with_true_counts(app, client):
+    load_demo_content(CONTENT)
+
+    question = db.session.scalar(
+        select(Question).where(Question.slug == "what-are-the-latest-advances-in-scleromyxedema")
+    )
+    rows = db.session.scalar(
+        select(func.count()).select_from(Comment).where(Comment.question_id == question.id)
+    )
+    assert rows >= 5 and question.comment_count == rows
+    html = client.get(
+        "/diseases/scleromyxedema/questions/what-are-the-latest-advances-in-scleromyxedema"
+    ).get_data(as_text=True)
+    assert "None that I can see." in html
+    assert 'class="comment depth-2"' in html

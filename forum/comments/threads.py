@@ -24,6 +24,9 @@ from forum.models.users import User
 
 ORDERS = ("oldest", "newest")
 DELETED_MEMBER = "[deleted member]"
+# The stylesheet indents depth-0 to depth-8 (the CSP allows no inline styles): a deeper limit
+# set by an operator still nests, drawn at the deepest styled step.
+STYLED_INDENTS = 8
 
 
 @dataclass(frozen=True)
@@ -86,6 +89,8 @@ class ThreadPage:
     order: str
     page: int
     has_more: bool
+    # The last top-level comment on the page: where "more comments" continues from.
+    last_root_id: int | None = None
 
 
 def comment_rows(disease_id: int) -> Select:
@@ -116,9 +121,14 @@ def comment_rows(disease_id: int) -> Select:
     )
 
 
-def top_level_ids(question: Question, order: str, page: int, per_page: int) -> list[int]:
+def top_level_ids(
+    question: Question, order: str, page: int, per_page: int, after_id: int | None = None
+) -> list[int]:
     """Ids of one page of the question's top-level comments, plus one more if a page follows.
 
+    With `after_id` the page starts right after that top-level comment in the chosen order
+    (keyset paging): comments posted or deleted meanwhile shift nothing, so "more comments"
+    appended under a page never repeats or skips a thread. Otherwise `page` counts pages.
     A removed top-level comment is skipped unless something was ever posted under it.
     """
     stmt = select(Comment.id).where(
@@ -129,24 +139,69 @@ def top_level_ids(question: Question, order: str, page: int, per_page: int) -> l
             Comment.reply_count > 0,
         ),
     )
-    if order == "newest":
+    newest = order == "newest"
+    if newest:
         stmt = stmt.order_by(Comment.created_at.desc(), Comment.id.desc())
     else:
         stmt = stmt.order_by(Comment.created_at, Comment.id)
-    stmt = stmt.offset((page - 1) * per_page).limit(per_page + 1)
-    return list(db.session.scalars(stmt))
+    cursor = _cursor(question, after_id)
+    if cursor is not None:
+        created_at, cursor_id = cursor
+        if newest:
+            stmt = stmt.where(
+                or_(
+                    Comment.created_at < created_at,
+                    and_(Comment.created_at == created_at, Comment.id < cursor_id),
+                )
+            )
+        else:
+            stmt = stmt.where(
+                or_(
+                    Comment.created_at > created_at,
+                    and_(Comment.created_at == created_at, Comment.id > cursor_id),
+                )
+            )
+    else:
+        stmt = stmt.offset((page - 1) * per_page)
+    return list(db.session.scalars(stmt.limit(per_page + 1)))
+
+
+def _cursor(question: Question, after_id: int | None) -> tuple[datetime, int] | None:
+    """The (created_at, id) of the top-level comment a keyset page starts after."""
+    if after_id is None:
+        return None
+    row = db.session.execute(
+        select(Comment.created_at, Comment.id).where(
+            Comment.id == after_id,
+            Comment.question_id == question.id,
+            Comment.parent_id.is_(None),
+        )
+    ).first()
+    return (row.created_at, row.id) if row else None
 
 
 def thread_page(
-    question: Question, viewer: Viewer, order: str, page: int, per_page: int, replies_shown: int
+    question: Question,
+    viewer: Viewer,
+    order: str,
+    page: int,
+    per_page: int,
+    replies_shown: int,
+    after_id: int | None = None,
 ) -> ThreadPage:
     """A page of top-level threads with their replies, long threads folded."""
-    ids = top_level_ids(question, order, page, per_page)
+    ids = top_level_ids(question, order, page, per_page, after_id)
     has_more = len(ids) > per_page
     ids = ids[:per_page]
     rows = db.session.execute(comment_rows(question.disease_id).where(Comment.root_id.in_(ids)))
     items = flatten(rows, ids, viewer) if ids else []
-    return ThreadPage(group_threads(fold(items, replies_shown)), order, page, has_more)
+    return ThreadPage(
+        group_threads(fold(items, replies_shown)),
+        order,
+        page,
+        has_more,
+        last_root_id=ids[-1] if ids else None,
+    )
 
 
 def whole_thread(question: Question, root_id: int, viewer: Viewer) -> list[ThreadItem]:
@@ -232,12 +287,15 @@ def _item(row, viewer: Viewer, names: dict[int, str]) -> ThreadItem:
         parent_id=row.parent_id,
         root_id=row.root_id or row.id,
         depth=row.depth,
-        indent=min(row.depth, viewer.max_depth),
+        indent=min(row.depth, viewer.max_depth, STYLED_INDENTS),
         author_name=name,
         author_url=url,
         is_guest=guest,
-        # A member who put themselves on the map anonymously keeps their role private too.
-        role_label=MAP_ROLES.get(row.role) if row.role and not row.anonymous else None,
+        # The role someone has in a disease community is health data: shown to members only,
+        # and never for a member who put themselves on the map anonymously.
+        role_label=MAP_ROLES.get(row.role)
+        if row.role and not row.anonymous and viewer.user_id is not None
+        else None,
         body_html="" if removed else row.body_html,
         created_at=row.created_at,
         edited_at=row.edited_at,

@@ -32,6 +32,7 @@ from forum.comments.forms import CommentForm
 from forum.comments.service import CommentError, Poster
 from forum.comments.threads import ORDERS, ThreadItem, ThreadPage, Viewer
 from forum.extensions import db, limiter
+from forum.limits import member_or_address
 from forum.models.comments import Comment
 from forum.models.diseases import Disease
 from forum.models.questions import Question
@@ -56,14 +57,10 @@ def _is_guest() -> bool:
     return not current_user.is_authenticated
 
 
-def _member_key() -> str:
-    return f"member:{current_user.id}"
-
-
 limit_members = limiter.shared_limit(
     lambda: current_app.config["RATELIMIT_POST_MEMBER"],
     scope="comment-post-member",
-    key_func=_member_key,
+    key_func=member_or_address,
     exempt_when=_is_guest,
     methods=["POST"],
 )
@@ -233,11 +230,7 @@ def comments_context(question: Question) -> dict:
         more_url=question_url(question, comment_page=page_number + 1, _anchor="comments", **base)
         if page.has_more
         else None,
-        more_hx_url=url_for(
-            "comments.index", question_id=question.id, page=page_number + 1, order=order
-        )
-        if page.has_more
-        else None,
+        more_hx_url=_more_hx_url(question, page, order),
         previous_url=question_url(
             question, comment_page=page_number - 1, _anchor="comments", **base
         )
@@ -245,6 +238,19 @@ def comments_context(question: Question) -> dict:
         else None,
     )
     return {"comment_section": section}
+
+
+def _more_hx_url(question: Question, page: ThreadPage, order: str) -> str | None:
+    """Where htmx fetches the threads after this page: keyed on its last thread, not a count."""
+    if not page.has_more:
+        return None
+    return url_for(
+        "comments.index",
+        question_id=question.id,
+        page=page.page + 1,
+        after=page.last_root_id,
+        order=order,
+    )
 
 
 def _question_page(question: Question, form: CommentForm, status: int):
@@ -378,6 +384,7 @@ def index(question_id: int):
     """Another page of top-level threads: appended by htmx, or the question page at that page."""
     question = db.get_or_404(Question, question_id)
     page = max(1, request.args.get("page", 1, type=int))
+    after_id = request.args.get("after", type=int)
     order = _order_arg("order")
     if not htmx.wants_fragment():
         args = {"comment_page": page, "_anchor": "comments"}
@@ -392,12 +399,9 @@ def index(question_id: int):
         page,
         config["COMMENTS_PER_PAGE"],
         config["REPLIES_SHOWN"],
+        after_id=after_id,
     )
-    more_hx_url = (
-        url_for("comments.index", question_id=question.id, page=page + 1, order=order)
-        if result.has_more
-        else None
-    )
+    more_hx_url = _more_hx_url(question, result, order)
     more_url = (
         question_url(question, comment_page=page + 1, _anchor="comments")
         if result.has_more

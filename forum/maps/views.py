@@ -12,29 +12,22 @@ from flask import (
     request,
     url_for,
 )
-from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required
 
 from forum import htmx
 from forum.diseases import disease_or_404
 from forum.extensions import db, limiter
+from forum.limits import member_or_address
 from forum.maps import geo, service
 from forum.maps.forms import MapEntryForm
 
 bp = Blueprint("maps", __name__, url_prefix="/diseases/<slug>/map")
 
 
-def _limit_key() -> str:
-    """Joins and edits are limited per member (per address for anyone not logged in)."""
-    if current_user.is_authenticated:
-        return f"member:{current_user.id}"
-    return get_remote_address()
-
-
 map_rate_limit = limiter.shared_limit(
     lambda: current_app.config["RATELIMIT_MAP"],
     scope="map-entry",
-    key_func=_limit_key,
+    key_func=member_or_address,
     methods=["POST"],
 )
 
