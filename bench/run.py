@@ -40,7 +40,8 @@ TARGETS = {
     "home": 0.30,
     "disease page": 0.25,
     "all questions": 0.25,
-    "question page (thread)": 0.10,
+    # 50 threads with their first replies (~115 comments, ~100 KB of HTML) on one page.
+    "question page (thread)": 0.06,
     "map page": 0.15,
 }
 

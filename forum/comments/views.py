@@ -8,6 +8,7 @@ form's `has-errors` class and a role="alert" message; htmx 2 does not swap 4xx r
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from flask import (
@@ -90,10 +91,13 @@ def current_viewer() -> Viewer:
 
 
 def profile_url_builder():
-    """A function giving a member's profile URL, or None while profiles do not exist."""
-    if "members.show" not in current_app.view_functions:
-        return lambda _username: None
-    return lambda username: url_for("members.show", username=username)
+    """A function giving a member's profile URL (built once per member and page)."""
+
+    @functools.cache
+    def profile_url(username: str) -> str:
+        return url_for("members.show", username=username)
+
+    return profile_url
 
 
 def question_url(question: Question, **args) -> str:

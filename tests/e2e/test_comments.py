@@ -134,6 +134,9 @@ def test_a_guest_reply_error_keeps_the_text_and_the_scroll(page, question):
     page.get_by_role("button", name="Post reply").click()
     expect(slot.locator(".error")).to_contain_text("display name")
     expect(slot.get_by_label("Your reply")).to_have_value("Yes, every evening.")
+    # The form comes back and takes the focus once htmx has settled it: wait for that, or
+    # the name typed next could land in the reply box.
+    expect(slot.get_by_label("Your reply")).to_be_focused()
 
     slot.get_by_label("Your display name").fill("Bea")
     page.get_by_role("button", name="Post reply").click()
@@ -254,6 +257,9 @@ def test_unfolding_a_thread_after_a_live_reply_shows_each_comment_once(app, page
     shown = page.locator(f"#comment-{reply_ids[0]}")
     shown.get_by_role("link", name="Reply").click()
     slot = page.locator(f"#comment-{reply_ids[0]}-reply")
+    # The form takes the focus once htmx has settled it; typing before then could land in
+    # the box that is about to take the focus.
+    expect(slot.get_by_label("Your reply")).to_be_focused()
     slot.get_by_label("Your display name").fill("Bea")
     slot.get_by_label("Your reply").fill("A live reply.")
     page.get_by_role("button", name="Post reply").click()
