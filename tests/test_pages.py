@@ -174,3 +174,19 @@ def test_static_assets_are_local(client):
         response = client.get(path)
         assert response.status_code == 200
         response.close()
+
+
+def test_vendored_htmx_is_the_pinned_2_x_release(client):
+    """The file on disk is the one whose hash the page's integrity attribute names."""
+    import base64
+    import hashlib
+    import re
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "static/vendor/htmx-2.0.11.min.js"
+    digest = base64.b64encode(hashlib.sha384(path.read_bytes()).digest()).decode()
+    html = client.get("/").get_data(as_text=True)
+
+    assert re.search(rf'htmx-2\.0\.11\.min\.js" integrity="sha384-{re.escape(digest)}"', html)
+    assert digest == "2OatzQy1H+Zd/IIrjr1TcuDGqLXeHhbooAyJY1KdQMKnr4LZ22k31GBLdYKHmVjg"
+    assert '"2.0.11"' in path.read_text()  # htmx.version inside the file
