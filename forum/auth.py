@@ -82,7 +82,7 @@ def _is_local_path(url: str, refused_categories: str) -> bool:
 def _return_path() -> str:
     """Where a visitor sent to log in should come back to: the page they were looking at."""
     if request.method == "GET" and not is_htmx():
-        return request.full_path.rstrip("?")
+        return safe_next(request.full_path.rstrip("?")) or "/"
     # An htmx or form POST (a vote, a join) came from a page: return to that page, not the POST.
     page = request.headers.get("HX-Current-URL") or request.referrer or ""
     parts = urlsplit(page)

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 
 from flask import Flask, render_template
 from flask_limiter import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import DataError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from forum.extensions import db, limiter
 from forum.htmx import wants_fragment
+
+log = logging.getLogger(__name__)
 
 MESSAGES = {
     400: ("Bad request", "The request could not be understood. Reload the page and try again."),
@@ -76,6 +80,15 @@ def register(app: Flask) -> None:
         description = exc.description if exc.code == 400 else None
         retry_after = dict(exc.get_headers()).get("Retry-After")
         return _render(exc.code, description, {"Retry-After": retry_after} if retry_after else None)
+
+    @app.errorhandler(DataError)
+    @app.errorhandler(OverflowError)
+    def value_out_of_range(exc):
+        # A number from the request beyond what the database stores (?page=10**20): the
+        # request is at fault, not the site, so 400 rather than 500.
+        db.session.rollback()
+        log.warning("request refused, a value the database cannot take: %s", exc)
+        return _render(400)
 
     @app.errorhandler(InternalServerError)
     def server_error(exc):

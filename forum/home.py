@@ -13,10 +13,16 @@ bp = Blueprint("home", __name__)
 @bp.get("/")
 def index():
     """List the diseases, filtered by the search box (a fragment for htmx as-you-type)."""
-    query = request.args.get("q", "")[:100]
+    # Spaces alone are no search: the page then shows every disease, without a "matching" line.
+    query = request.args.get("q", "").strip()[:100]
     diseases = search_diseases(query)
-    template = "home/_disease_list.html" if wants_fragment() else "home/index.html"
-    return vary_on_htmx(make_response(render_template(template, diseases=diseases, q=query)))
+    fragment = wants_fragment()
+    template = "home/_disease_list.html" if fragment else "home/index.html"
+    # The fragment also carries the status line, swapped out of band: a live region that is
+    # itself replaced is not reliably read out.
+    return vary_on_htmx(
+        make_response(render_template(template, diseases=diseases, q=query, fragment=fragment))
+    )
 
 
 @bp.get("/healthz")

@@ -29,8 +29,9 @@ from forum.accounts import (
     user_by_username,
 )
 from forum.auth import end_session, go_to, start_session
-from forum.extensions import db
+from forum.extensions import db, limiter
 from forum.htmx import is_htmx
+from forum.limits import member_or_address
 from forum.passwords import verify_password
 from forum.security import no_store
 
@@ -38,6 +39,17 @@ bp = Blueprint("members", __name__)
 
 TABS = ("questions", "comments")
 WRONG_PASSWORD = "That is not your current password."
+PASSWORD_LIMITED = "Too many password attempts."
+
+# Both forms check the current password: someone at a member's unlocked screen must not be
+# able to guess it (to reuse elsewhere) faster than the login form allows.
+password_checks_limit = limiter.shared_limit(
+    lambda: current_app.config["RATELIMIT_LOGIN_ACCOUNT"],
+    scope="account-password-check",
+    key_func=member_or_address,
+    methods=["POST"],
+    error_message=PASSWORD_LIMITED,
+)
 
 
 @bp.get("/members/<username>")
@@ -110,6 +122,7 @@ def settings():
 
 @bp.post("/account/password")
 @login_required
+@password_checks_limit
 def password():
     """Change the password; every other session of this member ends, this one carries on."""
     form = ChangePasswordForm()
@@ -156,6 +169,7 @@ def export():
 
 @bp.post("/account/delete")
 @login_required
+@password_checks_limit
 def delete():
     """Delete the account after the member confirms with their password."""
     form = DeleteAccountForm()

@@ -39,6 +39,7 @@ from forum.voting import (
 bp = Blueprint("questions", __name__, url_prefix="/diseases/<slug>/questions")
 
 ASK_TOO_FAST = "You have asked several questions in a short time. Please try again later."
+LOG_IN_TO_VOTE = "Log in to upvote questions. You will come straight back to where you were."
 
 
 def _question_or_404(disease: Disease, question_slug: str) -> Question:
@@ -146,6 +147,7 @@ def vote(slug: str, question_slug: str):
     if not current_user.is_authenticated:
         # Back to the question's place on the page after logging in, not to this POST-only URL.
         target = url_for("auth.login", next=back)
+        flash(LOG_IN_TO_VOTE, "info")
         if is_htmx():
             return "", 401, {"HX-Redirect": target}
         return redirect(target, 303)

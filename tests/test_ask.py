@@ -219,3 +219,14 @@ class TestRateLimit:
         html = response.get_data(as_text=True)
         assert response.status_code == 200
         assert "<html" not in html and ASK_TOO_FAST in html
+
+
+def test_duplicate_message_reads_as_a_sentence_around_the_link(member_client, make, disease):
+    existing = make.make_question(disease, "Is it hereditary?")
+
+    html = member_client.post(ASK, data={"title": "Is it hereditary"}).get_data(as_text=True)
+
+    text = " ".join(html.split())
+    link = f'<a href="/diseases/scleromyxedema/questions/{existing.slug}">Is it hereditary?</a>'
+    assert f"already been asked. Upvote {link} instead" in text
+    assert "?</a>." not in text

@@ -231,8 +231,9 @@ def test_reply_and_edit_forms_take_the_focus_but_the_main_box_does_not(
     edit = member_client.get(f"/comments/{comment.id}/edit", headers=HTMX).get_data(as_text=True)
 
     assert "autofocus" not in page  # focusing the main box would scroll the page down to it
-    assert re.search(r'<textarea autofocus[^>]*id="reply-form-\d+-body"', reply)
-    assert re.search(r'<textarea autofocus[^>]*id="edit-form-\d+-body"', edit)
+    for html, form in ((reply, "reply"), (edit, "edit")):
+        tag = re.search(rf'<textarea[^>]*id="{form}-form-\d+-body"[^>]*>', html).group(0)
+        assert " autofocus" in tag
 
 
 def test_a_comment_alone_for_htmx_and_its_thread_as_a_page(member_client, question, member):
@@ -381,8 +382,9 @@ def test_a_reply_error_without_htmx_shows_the_reply_page(member_client, question
     assert "Reply to Ana" in html and "Write something" in html
 
 
-def test_an_oversized_request_body_gets_413(member_client, question):
-    response = member_client.post(post_url(question), data={"body": "x" * 70_000})
+def test_an_oversized_request_body_gets_413(app, member_client, question):
+    too_big = app.config["MAX_CONTENT_LENGTH"] + 1
+    response = member_client.post(post_url(question), data={"body": "x" * too_big})
     assert response.status_code == 413
     assert "larger than this site accepts" in response.get_data(as_text=True)
     assert rows(question) == []
@@ -932,3 +934,13 @@ def test_a_depth_limit_beyond_the_styled_steps_still_indents(app, client, questi
 
     assert 'class="comment depth-8"' in html
     assert not re.search(r'class="comment depth-(9|1\d)"', html)
+
+
+def test_the_longest_comment_of_emoji_fits_in_a_request(member_client, question):
+    """10,000 characters is the limit on the text, not the bytes its form encoding takes."""
+    body = "😀" * 10_000
+    response = member_client.post(
+        f"/questions/{question.id}/comments", data={"body": body}, headers=HTMX
+    )
+    assert response.status_code == 200
+    assert db.session.scalar(db.select(Comment.body_md).order_by(Comment.id.desc())) == body

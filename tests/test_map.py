@@ -540,3 +540,16 @@ def test_country_fragment_is_noindex(client, disease):
 
 def test_the_disease_page_is_not_noindex(client, disease):
     assert "X-Robots-Tag" not in client.get("/diseases/scleromyxedema").headers
+
+
+def test_country_list_shown_to_a_member_is_never_stored(client, make):
+    from tests.conftest import login
+
+    disease = make.make_disease("Scleromyxedema")
+    make.make_map_entry(disease, make.make_user("named_nina"), country="FR")
+    login(client, make.make_user("reader"))
+
+    for headers in ({}, {"HX-Request": "true"}):
+        response = client.get("/diseases/scleromyxedema/map/countries/FR", headers=headers)
+        assert "named_nina" in response.get_data(as_text=True)
+        assert response.headers["Cache-Control"] == "no-store"

@@ -190,3 +190,94 @@ def test_vendored_htmx_is_the_pinned_2_x_release(client):
     assert re.search(rf'htmx-2\.0\.11\.min\.js" integrity="sha384-{re.escape(digest)}"', html)
     assert digest == "2OatzQy1H+Zd/IIrjr1TcuDGqLXeHhbooAyJY1KdQMKnr4LZ22k31GBLdYKHmVjg"
     assert '"2.0.11"' in path.read_text()  # htmx.version inside the file
+
+
+def test_search_of_only_spaces_lists_every_disease_without_a_matching_line(client, make, disease):
+    make.make_disease("Alkaptonuria", synonyms=["Black urine disease"])
+
+    html = client.get("/", query_string={"q": "   "}).get_data(as_text=True)
+
+    assert "Scleromyxedema" in html and "Alkaptonuria" in html
+    assert "matching" not in html
+    assert 'value=""' in html
+
+
+def test_search_without_a_match_says_so_once(client, disease):
+    html = client.get("/", query_string={"q": "zzz"}).get_data(as_text=True)
+
+    assert html.count("No disease matches “zzz”") == 2  # the list, and the screen-reader status
+    assert 'class="empty">No disease matches' in html
+    assert "0 diseases matching" not in html
+
+
+def _title_and_description(client, url: str) -> tuple[str, str]:
+    import re
+
+    html = client.get(url).get_data(as_text=True)
+    title = re.search(r"<title>(.*?)</title>", html, re.S).group(1).strip()
+    description = re.search(r'<meta name="description" content="([^"]*)"', html).group(1)
+    return title, description
+
+
+def test_every_page_has_its_own_title_and_description(app, client, make, disease):
+    app.config["QUESTIONS_PER_PAGE"] = 2
+    make.make_question(disease, "Is it contagious?", prompt="Whether it spreads by touch.")
+    make.make_question(disease, "Is it hereditary?")
+    make.make_question(disease, "Can diet help?")
+    urls = [
+        "/",
+        "/?q=sclero",
+        "/diseases/scleromyxedema",
+        "/diseases/scleromyxedema/questions",
+        "/diseases/scleromyxedema/questions?sort=new",
+        "/diseases/scleromyxedema/questions?page=2",
+        "/diseases/scleromyxedema/questions/is-it-contagious",
+        "/diseases/scleromyxedema/questions/is-it-hereditary",
+    ]
+
+    seen = [_title_and_description(client, url) for url in urls]
+
+    titles = [title for title, _ in seen]
+    descriptions = [description for _, description in seen]
+    assert len(set(titles)) == len(urls), titles
+    assert len(set(descriptions)) == len(urls), descriptions
+    # The home page describes the site in its own words, not the fallback built from the title.
+    assert descriptions[0].startswith("Find the community for your rare disease")
+    assert "page 2" in titles[5]
+
+
+def test_question_without_an_article_says_so(client, make, disease):
+    make.make_question(disease, "Does it affect the voice?", body="")
+
+    html = client.get("/diseases/scleromyxedema/questions/does-it-affect-the-voice").get_data(True)
+
+    assert "This question has no article yet." in html
+    assert 'class="article-body"' not in html
+
+
+def test_ties_in_votes_and_age_are_broken_by_id(client, make, disease):
+    """Questions equal in votes and creation time come newest id first, on both sorts."""
+    from forum.extensions import db
+    from forum.models.base import utcnow
+
+    moment = utcnow()
+    questions = [make.make_question(disease, f"Exactly tied question {n}?") for n in range(4)]
+    for question in questions:
+        question.created_at = moment
+    db.session.commit()
+
+    for sort in ("top", "new"):
+        html = client.get(f"/diseases/scleromyxedema/questions?sort={sort}").get_data(True)
+        positions = [html.index(f"Exactly tied question {n}?") for n in range(4)]
+        assert positions == sorted(positions, reverse=True), sort
+
+
+def test_search_status_is_a_live_region_outside_the_swapped_list(client, make, disease):
+    page = client.get("/").get_data(as_text=True)
+    assert page.count('id="search-status"') == 1 and 'role="status"' in page
+
+    fragment = client.get("/", query_string={"q": "sclero"}, headers=HTMX).get_data(True)
+
+    status = fragment[fragment.index('id="search-status"') - 3 :]
+    assert 'hx-swap-oob="true"' in status and "1 disease matching “sclero”" in status
+    assert "aria-live" not in fragment.split('id="search-status"')[0]

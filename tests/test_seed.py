@@ -113,5 +113,5 @@ def test_seed_posts_a_demo_conversation_with_true_counts(app, client):
     html = client.get(
         "/diseases/scleromyxedema/questions/what-are-the-latest-advances-in-scleromyxedema"
     ).get_data(as_text=True)
-    assert "None that I can see." in html
+    assert "Not me. I asked at two centres" in html
     assert 'class="comment depth-2"' in html

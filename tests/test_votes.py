@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 
 from forum.extensions import db
 from forum.models import Question, Vote
+from forum.questions import LOG_IN_TO_VOTE
 from forum.voting import OWN_QUESTION, TOO_FAST, toggle_vote
 from tests.conftest import HTMX, login
 
@@ -120,6 +121,8 @@ def test_logged_out_vote_goes_to_login_and_back_to_the_question(client, question
     assert location.startswith("/login?next=")
     assert f"next=/diseases/scleromyxedema%23question-{question.id}" in location
     assert stored(question) == (0, 0)
+    # The login page says why the visitor is there.
+    assert LOG_IN_TO_VOTE in client.get(location).get_data(as_text=True)
 
 
 def test_logged_out_htmx_vote_gets_an_hx_redirect_to_login(client, question):
@@ -128,6 +131,7 @@ def test_logged_out_htmx_vote_gets_an_hx_redirect_to_login(client, question):
     assert response.status_code == 401
     assert response.headers["HX-Redirect"].startswith("/login?next=")
     assert stored(question) == (0, 0)
+    assert LOG_IN_TO_VOTE in client.get(response.headers["HX-Redirect"]).get_data(as_text=True)
 
 
 @pytest.mark.parametrize("headers", [{}, HTMX], ids=["plain", "htmx"])
@@ -301,3 +305,12 @@ def test_vote_state_queries_do_not_grow_with_questions(
         assert member_client.get(url).status_code == 200
 
     assert many.count == few.count
+
+
+def test_vote_button_names_the_question_it_upvotes(client, make, disease, question):
+    make.make_question(disease, "Is it contagious?", votes=1)
+
+    html = client.get("/diseases/scleromyxedema").get_data(as_text=True)
+
+    assert 'aria-label="Upvote “Is it hereditary?” (0 votes)"' in html
+    assert 'aria-label="Upvote “Is it contagious?” (1 vote)"' in html

@@ -77,8 +77,10 @@ def check_guest_name(name: str) -> None:
 
 
 def member_name_taken(name: str) -> bool:
-    """True when a member holds `name`, whatever its case."""
-    stmt = select(User.id).where(User.username_key.in_({name.lower(), name.casefold()}))
+    """True when a member holds `name`, whatever its case or width ("ＭＩＲＡ" is "mira")."""
+    folded = unicodedata.normalize("NFKC", name)
+    keys = {name.lower(), name.casefold(), folded.lower(), folded.casefold()}
+    stmt = select(User.id).where(User.username_key.in_(keys))
     return db.session.scalar(stmt.limit(1)) is not None
 
 

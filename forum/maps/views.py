@@ -20,6 +20,7 @@ from forum.extensions import db, limiter
 from forum.limits import member_or_address
 from forum.maps import geo, service
 from forum.maps.forms import MapEntryForm
+from forum.security import no_store
 
 bp = Blueprint("maps", __name__, url_prefix="/diseases/<slug>/map")
 
@@ -79,7 +80,9 @@ def country(slug: str, code: str):
         "show_names": current_user.is_authenticated,
     }
     template = "maps/_country_members.html" if htmx.wants_fragment() else "maps/country.html"
-    return htmx.vary_on_htmx(current_app.make_response(render_template(template, **context)))
+    response = htmx.vary_on_htmx(current_app.make_response(render_template(template, **context)))
+    # Names and regions shown to a member must not outlive their session in a shared browser.
+    return no_store(response) if current_user.is_authenticated else response
 
 
 @bp.route("/join", methods=["GET", "POST"])

@@ -126,3 +126,50 @@ def test_member_asks_a_question_and_fixes_a_mistake_in_place(
 
     expect(page).to_have_url(re.compile(r"/questions/does-it-affect-the-heart$"))
     expect(page.get_by_role("heading", name="Does it affect the heart?")).to_be_visible()
+
+
+def test_visitor_upvoting_in_the_aside_logs_in_and_comes_back_to_the_question(
+    page, live_server, app, make, question
+):
+    make.make_user("rosa_reader")  # factories' password: "correct horse battery"
+    release_database()
+    page.goto("/diseases/scleromyxedema/questions/is-it-contagious")
+    box = vote_box(page, question)  # "Is it hereditary?" in the other top questions
+
+    box.get_by_role("button").click()
+    page.get_by_label("Username").fill("rosa_reader")
+    page.get_by_label("Password").fill("correct horse battery")
+    page.get_by_role("button", name=re.compile("Log in", re.I)).click()
+
+    expect(page).to_have_url(
+        re.compile(rf"/diseases/scleromyxedema/questions/is-it-contagious#question-{question}$")
+    )
+    expect(box.get_by_role("button")).to_have_attribute("aria-pressed", "false")
+    box.get_by_role("button").click()
+    expect(box.locator(".vote-count")).to_have_text("3")
+
+
+def test_a_double_click_counts_once(page, live_server, app, make, question):
+    member_signs_in(page, app, make.make_user())
+    page.goto("/diseases/scleromyxedema")
+    box = vote_box(page, question)
+
+    box.get_by_role("button").dblclick()
+
+    expect(box.get_by_role("button")).to_have_attribute("aria-pressed", "true")
+    expect(box.locator(".vote-count")).to_have_text("3")
+    page.reload()
+    expect(box.locator(".vote-count")).to_have_text("3")
+
+
+@pytest.mark.parametrize("width", [390, 1280])
+def test_question_page_vote_button_stays_inside_the_card(page, make, question, width):
+    page.set_viewport_size({"width": width, "height": 900})
+    page.goto("/diseases/scleromyxedema/questions/is-it-hereditary")
+
+    card = page.locator("article.question").bounding_box()
+    button = vote_box(page, question).get_by_role("button").bounding_box()
+    title = page.get_by_role("heading", level=1).bounding_box()
+
+    assert button["x"] >= card["x"] + 8, (button, card)
+    assert button["x"] + button["width"] <= title["x"], (button, title)
