@@ -114,4 +114,5 @@ def test_seed_posts_a_demo_conversation_with_true_counts(app, client):
         "/diseases/scleromyxedema/questions/what-are-the-latest-advances-in-scleromyxedema"
     ).get_data(as_text=True)
     assert "Not me. I asked at two centres" in html
+    assert "None that I can see." in html
     assert 'class="comment depth-2"' in html
