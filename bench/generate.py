@@ -6,10 +6,10 @@ import random
 from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 
+from forum.comments.service import place_comment
 from forum.extensions import db
-from forum.markdown import render_comment
 from forum.models import Comment, Question, User
 from forum.models.base import utcnow
 from forum.seed import load_demo_content
@@ -39,26 +39,12 @@ def build(comments: int = 200, seed: int = 7) -> None:
     for n in range(existing, comments):
         text = rng.choice(PHRASES)
         parent = rng.choice(made) if made and rng.random() < 0.35 else None
-        comment = Comment(
-            question_id=question.id,
-            parent_id=parent.id if parent else None,
-            depth=(parent.depth + 1) if parent else 0,
+        comment = place_comment(
+            question.id,
+            parent,
+            text,
             author_id=rng.choice(authors).id,
-            body_md=text,
-            body_html=render_comment(text),
             created_at=start + timedelta(minutes=n),
         )
-        db.session.add(comment)
-        db.session.flush()
-        comment.root_id = parent.root_id if parent else comment.id
-        if parent:
-            parent.reply_count += 1
         made.append(comment)
-    db.session.flush()
-    total = db.session.scalar(
-        select(func.count()).select_from(Comment).where(Comment.question_id == question.id)
-    )
-    db.session.execute(
-        update(Question).where(Question.id == question.id).values(comment_count=total)
-    )
     db.session.commit()

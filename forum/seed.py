@@ -13,9 +13,9 @@ from pathlib import Path
 import frontmatter
 from sqlalchemy import func, select
 
-from forum.comments.service import true_comment_count
+from forum.comments.service import place_comment
 from forum.extensions import db
-from forum.markdown import render_article, render_comment
+from forum.markdown import render_article
 from forum.models import Comment, Disease, MapEntry, Question, User, Vote
 from forum.models.base import utcnow
 from forum.passwords import UNUSABLE
@@ -193,26 +193,15 @@ def _ensure_comments(question: Question, members: list[User], thread: list, repo
         body = str(entry["body"]).strip()
         comment = existing.get((author.id, body))
         if comment is None:
-            comment = Comment(
-                question_id=question.id,
-                parent_id=parent.id if parent else None,
-                depth=parent.depth + 1 if parent else 0,
+            comment = place_comment(
+                question.id,
+                parent,
+                body,
                 author_id=author.id,
-                body_md=body,
-                body_html=render_comment(body),
                 created_at=utcnow() - timedelta(days=int(entry.get("days_ago", 0))),
             )
-            db.session.add(comment)
-            db.session.flush()
-            comment.root_id = parent.root_id if parent else comment.id
-            if parent is not None:
-                parent.reply_count += 1
             report.comments += 1
         pending.extend((reply, comment) for reply in reversed(entry.get("replies", [])))
-    db.session.flush()
-    count = true_comment_count(question.id)
-    if question.comment_count != count:
-        question.comment_count = count
 
 
 def _ensure_map_entries(disease: Disease, members: list[User], report: SeedReport) -> None:

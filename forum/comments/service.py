@@ -40,8 +40,11 @@ class Poster:
 
 
 def clean_body(raw: str) -> str:
-    """The text as typed, with browser line endings unified and NUL characters dropped."""
-    return raw.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "")
+    """The text as typed, with browser line endings unified.
+
+    (A NUL character never gets here: forum.security refuses it before any view runs.)
+    """
+    return raw.replace("\r\n", "\n").replace("\r", "\n")
 
 
 def check_body(body: str) -> None:
@@ -133,15 +136,31 @@ def post_comment(
     if duplicate is not None:
         return duplicate, False
 
+    comment = place_comment(
+        question.id,
+        parent,
+        body,
+        author_id=poster.user.id if poster.user else None,
+        guest_name=None if poster.user else poster.guest_name,
+    )
+    return comment, True
+
+
+def place_comment(question_id: int, parent: Comment | None, body: str, **fields) -> Comment:
+    """Store a comment under `parent` (None: a new thread) without checks; gives it flushed.
+
+    Sets depth and root, renders the Markdown once, and counts it on the question (and on
+    the parent) in the same transaction. `fields` are the author and, for demo content, the
+    creation time. The caller commits.
+    """
     comment = Comment(
-        question_id=question.id,
+        question_id=question_id,
         parent_id=parent.id if parent else None,
         # The true depth is stored; pages cap the indentation at COMMENT_MAX_DEPTH.
         depth=parent.depth + 1 if parent else 0,
-        author_id=poster.user.id if poster.user else None,
-        guest_name=None if poster.user else poster.guest_name,
         body_md=body,
         body_html=render_comment(body),
+        **fields,
     )
     db.session.add(comment)
     db.session.flush()
@@ -149,7 +168,7 @@ def post_comment(
     # Counters change with SQL arithmetic so concurrent posts never lose an increment.
     db.session.execute(
         update(Question)
-        .where(Question.id == question.id)
+        .where(Question.id == question_id)
         .values(comment_count=Question.comment_count + 1)
         .execution_options(synchronize_session=False)
     )
@@ -160,36 +179,31 @@ def post_comment(
             .values(reply_count=Comment.reply_count + 1)
             .execution_options(synchronize_session=False)
         )
-    return comment, True
+    return comment
 
 
-def is_author(comment: Comment, user) -> bool:
-    """True when `user` is the logged-in member who wrote `comment`."""
-    return (
-        user is not None
-        and getattr(user, "is_authenticated", False)
-        and comment.author_id is not None
-        and comment.author_id == user.id
-    )
+# The rules below take a Comment or a row of forum.comments.threads.comment_rows (anything
+# with author_id, created_at, deleted_at and hidden_at), so pages and actions share them.
 
 
-def edit_deadline(created_at: datetime, edit_minutes: int) -> datetime:
-    return created_at + timedelta(minutes=edit_minutes)
+def is_author(comment, user_id: int | None) -> bool:
+    """True when the member `user_id` (None for a visitor) wrote `comment`."""
+    return user_id is not None and comment.author_id == user_id
 
 
-def can_edit(comment: Comment, user, edit_minutes: int, now: datetime | None = None) -> bool:
+def can_edit(comment, user_id: int | None, edit_minutes: int, now: datetime | None = None) -> bool:
     """The author may edit a live comment within the edit window."""
     return (
-        is_author(comment, user)
+        is_author(comment, user_id)
         and comment.deleted_at is None
         and comment.hidden_at is None
-        and (now or utcnow()) < edit_deadline(comment.created_at, edit_minutes)
+        and (now or utcnow()) < comment.created_at + timedelta(minutes=edit_minutes)
     )
 
 
-def can_delete(comment: Comment, user) -> bool:
+def can_delete(comment, user_id: int | None) -> bool:
     """The author may delete their own comment at any time."""
-    return is_author(comment, user) and comment.deleted_at is None
+    return is_author(comment, user_id) and comment.deleted_at is None
 
 
 def edit_comment(comment: Comment, body: str) -> None:

@@ -11,10 +11,11 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import Select, and_, or_, select
 
+from forum.comments import service
 from forum.extensions import db
 from forum.models.base import utcnow
 from forum.models.comments import Comment
@@ -280,7 +281,6 @@ def _item(row, viewer: Viewer, names: dict[int, str]) -> ThreadItem:
         name, url, guest = row.guest_name, None, True
     else:
         name, url, guest = DELETED_MEMBER, None, False
-    mine = viewer.user_id is not None and row.author_id == viewer.user_id
     past_limit = row.depth > viewer.max_depth
     return ThreadItem(
         id=row.id,
@@ -301,10 +301,8 @@ def _item(row, viewer: Viewer, names: dict[int, str]) -> ThreadItem:
         edited_at=row.edited_at,
         tombstone=("[deleted]" if row.deleted_at is not None else "[hidden]") if removed else None,
         can_reply=viewer.may_post and not removed,
-        can_edit=mine
-        and not removed
-        and viewer.now < row.created_at + timedelta(minutes=viewer.edit_minutes),
-        can_delete=mine and row.deleted_at is None,
+        can_edit=service.can_edit(row, viewer.user_id, viewer.edit_minutes, viewer.now),
+        can_delete=service.can_delete(row, viewer.user_id),
         reply_to_id=row.parent_id if past_limit else None,
         reply_to_name=names.get(row.parent_id) if past_limit else None,
     )

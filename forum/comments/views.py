@@ -115,8 +115,9 @@ def _poster() -> Poster | None:
 
 
 def _own_comment_or_403(comment_id: int) -> Comment:
+    """The logged-in member's comment (callers are login_required), or 404/403."""
     comment = db.get_or_404(Comment, comment_id)
-    if not service.is_author(comment, current_user):
+    if not service.is_author(comment, current_user.id):
         abort(403)
     return comment
 
@@ -516,7 +517,7 @@ def update(comment_id: int):
     comment = _own_comment_or_403(comment_id)
     question = db.session.get(Question, comment.question_id)
     viewer = current_viewer()
-    if not service.can_edit(comment, current_user, viewer.edit_minutes):
+    if not service.can_edit(comment, viewer.user_id, viewer.edit_minutes):
         abort(403)
     form = CommentForm()
     try:
