@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import joinedload
@@ -19,6 +18,7 @@ from forum.models import (
     User,
     Vote,
 )
+from forum.models.base import iso_utc
 from forum.models.users import ROLES
 from forum.passwords import (
     UNUSABLE,
@@ -160,10 +160,6 @@ def delete_account(user: User) -> None:
     db.session.expire_all()
 
 
-def _iso(moment: datetime | None) -> str | None:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ") if moment else None
-
-
 def export_account(user: User) -> dict:
     """Everything the site holds about `user`, as plain JSON-ready data."""
     votes = db.session.execute(
@@ -194,7 +190,7 @@ def export_account(user: User) -> dict:
             .order_by(CommentRevision.created_at, CommentRevision.id)
         ):
             revisions.setdefault(revision.comment_id, []).append(
-                {"body_markdown": revision.body_md, "created_at": _iso(revision.created_at)}
+                {"body_markdown": revision.body_md, "created_at": iso_utc(revision.created_at)}
             )
     questions = db.session.execute(
         select(Question, Disease.slug)
@@ -212,16 +208,16 @@ def export_account(user: User) -> dict:
             "username": user.username,
             "email": user.email,
             "role": user.role,
-            "joined_at": _iso(user.created_at),
+            "joined_at": iso_utc(user.created_at),
         },
         # When each browser that is still logged in logged in; the ids stay secret.
-        "logins": [{"started_at": _iso(started)} for started in logins],
+        "logins": [{"started_at": iso_utc(started)} for started in logins],
         "votes": [
             {
                 "question_id": qid,
                 "question_title": title,
                 "disease": slug,
-                "voted_at": _iso(created_at),
+                "voted_at": iso_utc(created_at),
             }
             for created_at, qid, title, slug in votes
         ],
@@ -233,8 +229,8 @@ def export_account(user: User) -> dict:
                 "region": entry.region,
                 "since_year": entry.since_year,
                 "anonymous": entry.anonymous,
-                "created_at": _iso(entry.created_at),
-                "updated_at": _iso(entry.updated_at),
+                "created_at": iso_utc(entry.created_at),
+                "updated_at": iso_utc(entry.updated_at),
             }
             for entry, slug in entries
         ],
@@ -244,9 +240,9 @@ def export_account(user: User) -> dict:
                 "question_id": c.question_id,
                 "parent_id": c.parent_id,
                 "body_markdown": c.body_md,
-                "created_at": _iso(c.created_at),
-                "edited_at": _iso(c.edited_at),
-                "deleted_at": _iso(c.deleted_at),
+                "created_at": iso_utc(c.created_at),
+                "edited_at": iso_utc(c.edited_at),
+                "deleted_at": iso_utc(c.deleted_at),
                 "earlier_versions": revisions.get(c.id, []),
             }
             for c in comments
@@ -257,7 +253,7 @@ def export_account(user: User) -> dict:
                 "disease": slug,
                 "title": q.title,
                 "body_markdown": q.body_md,
-                "created_at": _iso(q.created_at),
+                "created_at": iso_utc(q.created_at),
             }
             for q, slug in questions
         ],

@@ -23,6 +23,7 @@ from forum.account_forms import LoginForm, SignupForm
 from forum.accounts import UsernameTaken, authenticate, create_user, normalize_username
 from forum.extensions import db, limiter
 from forum.htmx import is_htmx
+from forum.limits import only_when_done, setting
 from forum.models import User
 from forum.sessions import end_login, logged_in_member, open_login
 
@@ -79,17 +80,21 @@ def _is_local_path(url: str, refused_categories: str) -> bool:
     return not parts.scheme and not parts.netloc
 
 
+def referring_page() -> str | None:
+    """The path and query of the page this request came from (htmx's HX-Current-URL, else the
+    Referer) when that page is on this site and safe to return to, else None."""
+    parts = urlsplit(request.headers.get("HX-Current-URL") or request.referrer or "")
+    if parts.scheme not in ("http", "https") or parts.netloc != request.host:
+        return None
+    return safe_next(parts.path + (f"?{parts.query}" if parts.query else ""))
+
+
 def _return_path() -> str:
     """Where a visitor sent to log in should come back to: the page they were looking at."""
     if request.method == "GET" and not is_htmx():
         return safe_next(request.full_path.rstrip("?")) or "/"
     # An htmx or form POST (a vote, a join) came from a page: return to that page, not the POST.
-    page = request.headers.get("HX-Current-URL") or request.referrer or ""
-    parts = urlsplit(page)
-    if parts.netloc and parts.netloc != request.host:
-        return "/"
-    path = parts.path + (f"?{parts.query}" if parts.query else "")
-    return safe_next(path) or "/"
+    return referring_page() or "/"
 
 
 def unauthorized():
@@ -133,11 +138,6 @@ def end_session() -> None:
     session.clear()
 
 
-def _setting(name: str):
-    # Read when a request is checked, so an operator's (or a test's) setting always applies.
-    return lambda: current_app.config[name]
-
-
 def _login_account_key() -> str:
     """The per-account login limit's key: the username as submitted, normalized."""
     return "login-account:" + normalize_username(request.form.get("username", ""))[:64]
@@ -150,9 +150,9 @@ def _form_page(template: str, form, error: str | None = None):
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_setting("RATELIMIT_LOGIN_IP"), methods=["POST"], error_message=LOGIN_LIMITED)
+@limiter.limit(setting("RATELIMIT_LOGIN_IP"), methods=["POST"], error_message=LOGIN_LIMITED)
 @limiter.limit(
-    _setting("RATELIMIT_LOGIN_ACCOUNT"),
+    setting("RATELIMIT_LOGIN_ACCOUNT"),
     key_func=_login_account_key,
     methods=["POST"],
     error_message=LOGIN_LIMITED,
@@ -180,11 +180,10 @@ def login():
 
 @bp.route("/signup", methods=["GET", "POST"])
 @limiter.limit(
-    _setting("RATELIMIT_SIGNUP"),
+    setting("RATELIMIT_SIGNUP"),
     methods=["POST"],
     error_message=SIGNUP_LIMITED,
-    # Only accounts actually created count: fixing a form error is not held back.
-    deduct_when=lambda response: response.status_code == 303 or "HX-Redirect" in response.headers,
+    deduct_when=only_when_done,  # only accounts actually created count
 )
 def signup():
     """Show the sign-up form; create the account, log it in and return where the visitor was."""

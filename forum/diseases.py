@@ -2,17 +2,12 @@
 
 from flask import Blueprint, current_app, render_template
 
-from forum.extensions import db
-from forum.models import Disease
+from forum.maps.service import map_block
+from forum.models.diseases import disease_or_404
 from forum.models.questions import top_questions
 from forum.voting import vote_states_for_page
 
 bp = Blueprint("diseases", __name__, url_prefix="/diseases")
-
-
-def disease_or_404(slug: str) -> Disease:
-    """The disease with this slug, or a 404."""
-    return db.first_or_404(db.select(Disease).filter_by(slug=slug))
 
 
 @bp.get("/<slug>")
@@ -25,4 +20,5 @@ def show(slug: str):
         disease=disease,
         questions=questions,
         votes=vote_states_for_page(questions),
+        map_block=map_block(disease),
     )

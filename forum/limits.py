@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask import current_app
 from flask_limiter.util import get_remote_address
 from flask_login import current_user
 
@@ -14,3 +15,15 @@ def member_or_address() -> str:
     if current_user.is_authenticated:
         return f"member:{current_user.id}"
     return get_remote_address()
+
+
+def setting(name: str):
+    """A limit read from the app's config when a request is checked, so an operator's (or a
+    test's) setting always applies: `limiter.limit(setting("RATELIMIT_VOTE"))`."""
+    return lambda: current_app.config[name]
+
+
+def only_when_done(response) -> bool:
+    """For `deduct_when`: count a request only when it succeeded (a redirect, plain or htmx),
+    so someone correcting a form error is not held back."""
+    return response.status_code == 303 or "HX-Redirect" in response.headers

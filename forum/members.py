@@ -31,7 +31,7 @@ from forum.accounts import (
 from forum.auth import end_session, go_to, start_session
 from forum.extensions import db, limiter
 from forum.htmx import is_htmx
-from forum.limits import member_or_address
+from forum.limits import member_or_address, setting
 from forum.passwords import verify_password
 from forum.security import no_store
 
@@ -44,7 +44,7 @@ PASSWORD_LIMITED = "Too many password attempts."
 # Both forms check the current password: someone at a member's unlocked screen must not be
 # able to guess it (to reuse elsewhere) faster than the login form allows.
 password_checks_limit = limiter.shared_limit(
-    lambda: current_app.config["RATELIMIT_LOGIN_ACCOUNT"],
+    setting("RATELIMIT_LOGIN_ACCOUNT"),
     scope="account-password-check",
     key_func=member_or_address,
     methods=["POST"],
@@ -96,7 +96,7 @@ def _settings_page(password_form=None, delete_form=None, email_form=None, status
     email_form = email_form or ChangeEmailForm(formdata=None, email=current_user.email)
     headers = {}
     if status >= 400 and is_htmx():
-        status = 200  # htmx swaps only 2xx responses: the form comes back with its errors
+        status = 200  # for htmx the form with its errors is the answer, as on every form
         # A boosted form would put its POST-only address in the location bar; keep the page's.
         headers["HX-Push-Url"] = url_for("members.settings")
     return no_store(

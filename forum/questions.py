@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from flask import (
     Blueprint,
     abort,
@@ -18,13 +16,14 @@ from flask import (
 from flask_login import current_user, login_required
 
 from forum.asking import DuplicateQuestion, ask_question
-from forum.auth import safe_next
+from forum.auth import referring_page, safe_next
 from forum.comments import comments_context
-from forum.diseases import disease_or_404
 from forum.extensions import db, limiter
 from forum.htmx import is_htmx, wants_fragment
-from forum.limits import member_or_address
+from forum.limits import member_or_address, only_when_done, setting
+from forum.maps.service import map_block
 from forum.models import Disease, Question
+from forum.models.diseases import disease_or_404
 from forum.models.questions import SORTS, question_by_slug, ranked_questions, top_questions
 from forum.question_forms import AskQuestionForm
 from forum.voting import (
@@ -53,20 +52,10 @@ def _question_url(disease: Disease, question: Question) -> str:
     return url_for("questions.show", slug=disease.slug, question_slug=question.slug)
 
 
-def _referer_path() -> str | None:
-    """The path and query of the Referer when it is a page of this site."""
-    parts = urlsplit(request.referrer or "")
-    if parts.scheme not in ("http", "https") or parts.netloc != request.host:
-        return None
-    return parts.path + (f"?{parts.query}" if parts.query else "")
-
-
 def _return_path(disease: Disease, question: Question) -> str:
     """Where a plain vote post goes back to: the posted `next`, the Referer, or the question."""
     path = (
-        safe_next(request.form.get("next"))
-        or safe_next(_referer_path())
-        or _question_url(disease, question)
+        safe_next(request.form.get("next")) or referring_page() or _question_url(disease, question)
     )
     return f"{path.split('#', 1)[0]}#question-{question.id}"
 
@@ -95,11 +84,11 @@ def index(slug: str):
 
 @bp.route("/ask", methods=["GET", "POST"])
 @limiter.limit(
-    lambda: current_app.config["RATELIMIT_QUESTION"],
+    setting("RATELIMIT_QUESTION"),
     key_func=member_or_address,
     methods=["POST"],
-    # Only questions actually posted count: a member fixing a typo is not held back.
-    deduct_when=lambda response: response.status_code == 303 or "HX-Redirect" in response.headers,
+    # Only questions actually posted count.
+    deduct_when=only_when_done,
 )
 @login_required
 def ask(slug: str):
@@ -138,7 +127,7 @@ def _ask_response(disease, form, duplicate=None, error=None, status=None):
 
 
 @bp.post("/<question_slug>/vote")
-@limiter.limit(lambda: current_app.config["RATELIMIT_VOTE"], key_func=member_or_address)
+@limiter.limit(setting("RATELIMIT_VOTE"), key_func=member_or_address)
 def vote(slug: str, question_slug: str):
     """Toggle the current member's upvote on a question."""
     disease = disease_or_404(slug)
@@ -195,7 +184,8 @@ def too_many_requests(exc):
         message=TOO_FAST,
         next=_return_path(disease, question),
     )
-    # htmx 2 does not swap 4xx responses, so the fragment with the message comes back as 200.
+    # The message belongs beside the button the member pressed, not in the page's alert region
+    # (where forum.errors would put a 429), so the button fragment answers with it.
     return make_response(_vote_response(disease, question, state, TOO_FAST, status=429))
 
 
@@ -211,5 +201,6 @@ def show(slug: str, question_slug: str):
         question=question,
         others=others,
         votes=vote_states_for_page([question, *others]),
+        map_block=map_block(disease),
         **comments_context(question),
     )

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from flask import Flask
 
-from forum.models.base import utcnow
+from forum.models.base import iso_utc, utcnow
 
 
 def time_ago(moment: datetime, now: datetime | None = None) -> str:
@@ -28,6 +28,11 @@ def time_ago(moment: datetime, now: datetime | None = None) -> str:
     return "just now"
 
 
+def exact_time(moment: datetime) -> str:
+    """The full date and time, for a tooltip: "March 4, 2025, 14:05 UTC"."""
+    return f"{moment:%B} {moment.day}, {moment:%Y}, {moment:%H:%M} UTC"
+
+
 def plural(count: int, singular: str, plural_form: str | None = None) -> str:
     """'1 vote', '3 votes'."""
     word = singular if count == 1 else (plural_form or singular + "s")
@@ -36,7 +41,8 @@ def plural(count: int, singular: str, plural_form: str | None = None) -> str:
 
 def register(app: Flask) -> None:
     app.jinja_env.filters["time_ago"] = time_ago
-    app.jinja_env.filters["iso"] = lambda d: d.strftime("%Y-%m-%dT%H:%M:%SZ")
+    app.jinja_env.filters["iso"] = iso_utc
+    app.jinja_env.filters["exact_time"] = exact_time
     app.jinja_env.filters["long_date"] = lambda d: f"{d:%B} {d.day}, {d:%Y}"
     app.jinja_env.globals["plural"] = plural
     app.jinja_env.trim_blocks = True

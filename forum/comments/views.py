@@ -2,8 +2,9 @@
 
 Validation errors: a plain post gets the page again with status 422 and the typed text. An
 htmx request gets status 200 with the form fragment, the text and the message, marked by the
-form's `has-errors` class and a role="alert" message; htmx 2 does not swap 4xx responses, and
-200 keeps the page's htmx configuration untouched.
+form's `has-errors` class and a role="alert" message: the form is what the request asked for.
+(Errors that are not about the form, such as 403 or 413, come from forum.errors and land in
+the page's alert region.)
 """
 
 from __future__ import annotations
@@ -33,18 +34,12 @@ from forum.comments.forms import CommentForm
 from forum.comments.service import CommentError, Poster
 from forum.comments.threads import ORDERS, ThreadItem, ThreadPage, Viewer
 from forum.extensions import db, limiter
-from forum.limits import member_or_address
+from forum.limits import member_or_address, setting
 from forum.models.comments import Comment
 from forum.models.diseases import Disease
 from forum.models.questions import Question
 
 bp = Blueprint("comments", __name__)
-
-
-@bp.app_template_filter("exact_time")
-def exact_time(moment) -> str:
-    """The full date and time, for a tooltip: "March 4, 2025, 14:05 UTC"."""
-    return f"{moment:%B} {moment.day}, {moment:%Y}, {moment:%H:%M} UTC"
 
 
 # -- rate limits: per member for members, per IP address for guests (stricter) ---------------
@@ -59,14 +54,14 @@ def _is_guest() -> bool:
 
 
 limit_members = limiter.shared_limit(
-    lambda: current_app.config["RATELIMIT_POST_MEMBER"],
+    setting("RATELIMIT_POST_MEMBER"),
     scope="comment-post-member",
     key_func=member_or_address,
     exempt_when=_is_guest,
     methods=["POST"],
 )
 limit_guests = limiter.shared_limit(
-    lambda: current_app.config["RATELIMIT_POST_GUEST"],
+    setting("RATELIMIT_POST_GUEST"),
     scope="comment-post-guest",
     key_func=get_remote_address,
     exempt_when=_is_member,

@@ -15,18 +15,18 @@ from flask import (
 from flask_login import current_user, login_required
 
 from forum import htmx
-from forum.diseases import disease_or_404
 from forum.extensions import db, limiter
-from forum.limits import member_or_address
+from forum.limits import member_or_address, setting
 from forum.maps import geo, service
 from forum.maps.forms import MapEntryForm
+from forum.models.diseases import disease_or_404
 from forum.security import no_store
 
 bp = Blueprint("maps", __name__, url_prefix="/diseases/<slug>/map")
 
 
 map_rate_limit = limiter.shared_limit(
-    lambda: current_app.config["RATELIMIT_MAP"],
+    setting("RATELIMIT_MAP"),
     scope="map-entry",
     key_func=member_or_address,
     methods=["POST"],
@@ -38,11 +38,6 @@ def _noindex(response):
     # Where members with a rare disease live is health data: no search engine keeps it.
     response.headers["X-Robots-Tag"] = "noindex, nofollow"
     return response
-
-
-@bp.app_context_processor
-def _map_block():
-    return {"map_block_for": service.map_block}
 
 
 @bp.get("")
@@ -145,7 +140,7 @@ def leave(slug: str):
 
 
 def _form(disease, form, mode: str, status: int, error: str | None = None):
-    """The join or edit form: the page, or for htmx the form alone (htmx swaps only 2xx)."""
+    """The join or edit form: the page (with `status`), or for htmx the form alone (200)."""
     context = {
         "disease": disease,
         "form": form,

@@ -44,3 +44,8 @@ def search_diseases(query: str = "") -> list[Disease]:
         escaped = needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         stmt = stmt.where(Disease.search_text.like(f"%{escaped}%", escape="\\"))
     return list(db.session.scalars(stmt))
+
+
+def disease_or_404(slug: str) -> Disease:
+    """The disease with this slug, or a 404."""
+    return db.first_or_404(select(Disease).where(Disease.slug == slug))
