@@ -374,8 +374,3 @@ def contrast(a: str, b: str) -> float:
 )
 def test_stylesheet_colours_meet_wcag_aa(foreground, background, minimum):
     assert contrast(colour(foreground), colour(background)) >= minimum
-
-
-def test_stylesheet_shows_focus_and_respects_reduced_motion():
-    assert re.search(r":focus-visible\s*{[^}]*outline:\s*3px solid var\(--focus-ring\)", CSS)
-    assert "@media (prefers-reduced-motion: reduce)" in CSS

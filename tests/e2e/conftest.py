@@ -9,6 +9,7 @@ import threading
 import pytest
 from werkzeug.serving import make_server
 
+from forum.extensions import db
 from tests.conftest import IN_CI, session_for
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
@@ -95,11 +96,18 @@ def check_no_navigation(page) -> bool:
     return page.evaluate("window.__stayed === true")
 
 
+def release_database() -> None:
+    """End the test thread's own transaction, so the server thread is never kept waiting on
+    SQLite's lock and the test's next read sees what the browser did."""
+    db.session.remove()
+
+
 def sign_in(page, app, user) -> None:
     """Give the browser page a session cookie for `user`, as a successful login would.
 
     For tests of features other than login itself; the accounts tests log in through the form.
     Call it before the page loads anything, so no other response can overwrite the cookie.
+    Ends the test's own transaction, as the browser is about to drive the server.
     """
     serializer = app.session_interface.get_signing_serializer(app)
     cookie = serializer.dumps(session_for(user))
@@ -114,3 +122,4 @@ def sign_in(page, app, user) -> None:
             }
         ]
     )
+    release_database()

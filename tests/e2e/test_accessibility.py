@@ -89,3 +89,18 @@ def test_vote_by_keyboard_keeps_focus_on_the_vote_button(seeded, page, app, memb
     pressed = page.locator(".vote-button").first
     expect(pressed).to_have_attribute("aria-pressed", "true")
     expect(pressed).to_be_focused()
+
+
+def test_motion_stops_for_people_who_ask_their_system_for_less(seeded, page):
+    """With "reduce motion" set, every transition on the page is cut to (next to) nothing."""
+    page.goto("/diseases/scleromyxedema")
+    button = page.locator(".vote-button").first
+
+    def duration() -> str:
+        return button.evaluate("el => getComputedStyle(el).transitionDuration")
+
+    page.emulate_media(reduced_motion="no-preference")
+    usual = duration()
+    page.emulate_media(reduced_motion="reduce")
+
+    assert duration() == "1e-05s" and usual != duration()

@@ -11,12 +11,12 @@ from playwright.sync_api import expect
 from forum.extensions import db
 from forum.models import Comment, Question
 from tests.comment_factories import make_comment
-from tests.e2e.conftest import assert_no_navigation, check_no_navigation, sign_in
-
-
-def release_database() -> None:
-    """End the test's own transaction: outside a request it holds SQLite's write lock."""
-    db.session.remove()
+from tests.e2e.conftest import (
+    assert_no_navigation,
+    check_no_navigation,
+    release_database,
+    sign_in,
+)
 
 
 @dataclass(frozen=True)
@@ -33,11 +33,6 @@ def question(make) -> Setup:
     setup = Setup(question.id, f"/diseases/{disease.slug}/questions/{question.slug}")
     release_database()
     return setup
-
-
-def signed_in(page, app, user) -> None:
-    sign_in(page, app, user)
-    release_database()
 
 
 def seed(question: Setup, parent_id: int | None = None, **fields) -> int:
@@ -65,7 +60,7 @@ def _deleted_at(comment_id: int):
 
 
 def test_post_reply_edit_and_delete_without_page_loads(app, page, question, member):
-    signed_in(page, app, member)
+    sign_in(page, app, member)
     page.goto(question.path)
     assert_no_navigation(page)
 
@@ -162,7 +157,7 @@ def test_folded_replies_load_in_place(app, page, question):
 
 def test_post_reply_edit_and_delete_without_javascript(app, page_nojs, question, member):
     page = page_nojs
-    signed_in(page, app, member)
+    sign_in(page, app, member)
     page.goto(question.path)
 
     page.get_by_label("Your comment").fill("Posted without JavaScript.")

@@ -10,7 +10,12 @@ from sqlalchemy import select
 from forum.extensions import db
 from forum.models import Disease
 from forum.seed import load_demo_content
-from tests.e2e.conftest import assert_no_navigation, check_no_navigation, sign_in
+from tests.e2e.conftest import (
+    assert_no_navigation,
+    check_no_navigation,
+    release_database,
+    sign_in,
+)
 
 CONTENT = Path(__file__).resolve().parents[2] / "content"
 
@@ -23,7 +28,6 @@ def seeded(app):
 def test_join_the_map_and_find_yourself(seeded, app, make, page):
     user = make.make_user("newcomer_nz")
     sign_in(page, app, user)
-    release_database()
     page.goto("/diseases/scleromyxedema")
     expect(page.locator("#map-block")).to_contain_text("There are 36 people in the map")
 
@@ -56,7 +60,6 @@ def test_join_the_map_and_find_yourself(seeded, app, make, page):
 def test_a_refused_join_shows_the_error_in_place(seeded, app, make, page):
     user = make.make_user("twice_tina")
     sign_in(page, app, user)
-    release_database()
     page.goto("/diseases/scleromyxedema/map/join")
     page.get_by_label("I am a").select_option("caregiver")
     page.get_by_label("Country").fill("Portugal")
@@ -71,11 +74,6 @@ def test_a_refused_join_shows_the_error_in_place(seeded, app, make, page):
     assert check_no_navigation(page)
 
 
-def release_database():
-    """End the test thread's session: on SQLite its transaction holds the lock the server needs."""
-    db.session.remove()
-
-
 def load_disease():
     return db.session.scalar(select(Disease).where(Disease.slug == "scleromyxedema"))
 
@@ -83,7 +81,6 @@ def load_disease():
 def test_countries_link_to_a_page_without_javascript(seeded, app, make, page_nojs):
     page = page_nojs
     sign_in(page, app, make.make_user("plain_pat"))
-    release_database()
     page.goto("/diseases/scleromyxedema/map")
     # France's box spans French Guiana, so its centre is at sea: follow the link by keyboard.
     page.locator('#world-map a[data-country="FR"]').focus()
@@ -116,7 +113,6 @@ def test_on_a_phone_a_country_chosen_in_the_table_comes_into_view(seeded, page):
 def test_join_by_keyboard_without_javascript(seeded, app, make, page_nojs):
     page = page_nojs
     sign_in(page, app, make.make_user("keyboard_kemal"))
-    release_database()
     page.goto("/diseases/scleromyxedema/map/join")
 
     page.get_by_label("I am a").focus()
@@ -136,7 +132,6 @@ def test_join_by_keyboard_without_javascript(seeded, app, make, page_nojs):
 def test_a_mistyped_country_is_explained_and_kept_without_javascript(seeded, app, make, page_nojs):
     page = page_nojs
     sign_in(page, app, make.make_user("typo_tom"))
-    release_database()
     page.goto("/diseases/scleromyxedema/map/join")
     page.get_by_label("I am a").select_option("relative")
     page.get_by_label("Country").fill("Frnace")

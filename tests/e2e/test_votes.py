@@ -7,13 +7,12 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from forum.extensions import db
-from tests.e2e.conftest import assert_no_navigation, check_no_navigation, sign_in
-
-
-def release_database() -> None:
-    """End the test's own transaction: outside a request it holds SQLite's write lock."""
-    db.session.remove()
+from tests.e2e.conftest import (
+    assert_no_navigation,
+    check_no_navigation,
+    release_database,
+    sign_in,
+)
 
 
 @pytest.fixture
@@ -26,18 +25,12 @@ def question(make):
     return question_id
 
 
-def member_signs_in(page, app, user) -> None:
-    """Sign `user` in before the page loads anything, then free the database for the server."""
-    sign_in(page, app, user)
-    release_database()
-
-
 def vote_box(page, question_id):
     return page.locator(f"#question-{question_id}-votes")
 
 
 def test_member_upvotes_in_place_and_takes_it_back(page, live_server, app, make, question):
-    member_signs_in(page, app, make.make_user())
+    sign_in(page, app, make.make_user())
     page.goto("/diseases/scleromyxedema")
     box = vote_box(page, question)
     expect(box.get_by_role("button")).to_have_attribute("aria-pressed", "false")
@@ -66,7 +59,7 @@ def test_upvote_without_javascript_returns_to_the_same_place(
     page_nojs, live_server, app, make, question
 ):
     page = page_nojs
-    member_signs_in(page, app, make.make_user())
+    sign_in(page, app, make.make_user())
     page.goto("/diseases/scleromyxedema/questions?sort=new")
     box = vote_box(page, question)
 
@@ -96,7 +89,7 @@ def test_own_question_button_is_disabled_and_says_why(page, live_server, app, ma
     author = make.make_user()
     disease = make.make_disease("Scleromyxedema")
     question = make.make_question(disease, "Can diet help?", author_id=author.id).id
-    member_signs_in(page, app, author)
+    sign_in(page, app, author)
 
     page.goto("/diseases/scleromyxedema")
 
@@ -108,7 +101,7 @@ def test_own_question_button_is_disabled_and_says_why(page, live_server, app, ma
 def test_member_asks_a_question_and_fixes_a_mistake_in_place(
     page, live_server, app, make, question
 ):
-    member_signs_in(page, app, make.make_user())
+    sign_in(page, app, make.make_user())
     page.goto("/diseases/scleromyxedema")
     page.get_by_role("link", name="Ask a question").click()
     expect(page.get_by_role("heading", name=re.compile("Ask a question"))).to_be_visible()
@@ -150,7 +143,7 @@ def test_visitor_upvoting_in_the_aside_logs_in_and_comes_back_to_the_question(
 
 
 def test_a_double_click_counts_once(page, live_server, app, make, question):
-    member_signs_in(page, app, make.make_user())
+    sign_in(page, app, make.make_user())
     page.goto("/diseases/scleromyxedema")
     box = vote_box(page, question)
 
