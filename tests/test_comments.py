@@ -345,11 +345,12 @@ def test_bad_text_is_refused_with_the_text_kept(member_client, question, kind, w
     assert message in html
     if kind == "too long":
         assert body in html
+    assert response.status_code == 422
     if with_htmx:
-        assert response.status_code == 200 and "<html" not in html
+        assert "<html" not in html
         assert 'class="comment-form has-errors"' in html
     else:
-        assert response.status_code == 422 and "<html" in html
+        assert "<html" in html
     assert len(rows(question)) == before and stored_count(question) == 0
 
 
@@ -368,7 +369,7 @@ def test_bad_parent_is_refused_with_the_text_kept(member_client, make, question,
     html = response.get_data(as_text=True)
     assert BAD_PARENTS[kind] in html and "My typed reply" in html
     assert 'role="alert"' in html
-    assert response.status_code == (200 if with_htmx else 422)
+    assert response.status_code == 422
     assert len(rows(question)) == before and stored_count(question) == count
 
 
@@ -657,7 +658,7 @@ def test_an_empty_edit_is_refused_with_the_text_kept(member_client, question, me
     response = member_client.post(
         f"/comments/{comment.id}/edit", data={"body": "   "}, headers=HTMX if with_htmx else {}
     )
-    assert response.status_code == (200 if with_htmx else 422)
+    assert response.status_code == 422
     assert "Write something" in response.get_data(as_text=True)
     assert rows(question)[0].body_md == "Original"
 

@@ -148,8 +148,8 @@ def test_join_refuses_bad_input_and_stores_nothing(member_client, disease, chang
 def test_join_with_htmx_returns_the_form_with_the_error(member_client, disease, change, error):
     response = member_client.post(JOIN, data=GOOD | change, headers=HTMX)
 
-    # htmx 2 swaps only 2xx responses: the form comes back whole, with the member's text.
-    assert response.status_code == 200
+    # The form comes back whole, with the member's text, as a 422 (htmx swaps it).
+    assert response.status_code == 422
     html = response.get_data(as_text=True)
     assert "<html" not in html and 'id="map-entry-form"' in html
     assert error in html
@@ -194,7 +194,8 @@ def test_a_second_join_is_refused(member_client, member, make, disease):
     assert entry.country == "DE" and member_count(disease) == 1
 
     fragment = member_client.post(JOIN, data=GOOD, headers=HTMX)
-    assert fragment.status_code == 200
+    assert fragment.status_code == 409
+    assert "<html" not in fragment.get_data(as_text=True)
     assert "You are already on this map" in fragment.get_data(as_text=True)
     assert len(entries()) == 1 and member_count(disease) == 1
 
