@@ -21,36 +21,12 @@ from forum.models import (
     User,
     Vote,
 )
-from forum.models.base import utcnow
 from tests.conftest import login
-from tests.factories import PASSWORD
+from tests.factories import PASSWORD, make_comment, vote
 from tests.test_auth import client_with, log_in, login_count, session_of
 
 BOOSTED = {"HX-Request": "true", "HX-Boosted": "true"}
 NEW_PASSWORD = "plum tree under snow"
-
-
-def make_comment(question, author=None, body="A comment.", age=timedelta(0), **fields):
-    comment = Comment(
-        question_id=question.id,
-        author_id=author.id if author else None,
-        body_md=body,
-        body_html=f"<p>{body}</p>",
-        created_at=utcnow() - age,
-        **fields,
-    )
-    db.session.add(comment)
-    db.session.flush()
-    comment.root_id = comment.id
-    question.comment_count += 1
-    db.session.commit()
-    return comment
-
-
-def vote(question, user):
-    db.session.add(Vote(question_id=question.id, user_id=user.id))
-    question.vote_count += 1
-    db.session.commit()
 
 
 def page_text(client, url) -> str:
@@ -113,8 +89,8 @@ def test_profile_lists_visible_comments_newest_first(client, member, make):
     question = make.make_question()
     make_comment(question, member, "Older words", age=timedelta(days=2))
     make_comment(question, member, "Newer words", age=timedelta(days=1))
-    make_comment(question, member, "Removed words", deleted_at=utcnow())
-    make_comment(question, member, "Hidden words", hidden_at=utcnow())
+    make_comment(question, member, "Removed words", deleted=True)
+    make_comment(question, member, "Hidden words", hidden=True)
 
     html = page_text(client, "/members/mira_member?tab=comments")
 
@@ -354,13 +330,11 @@ def busy_member(make, member):
     make.make_map_entry(second, member, anonymous=True)
     make.make_map_entry(first, other)
     comment = make_comment(questions[0], member, "Words to keep in the thread")
-    reply = make_comment(questions[0], other, "A reply", parent_id=comment.id, depth=1)
+    reply = make_comment(questions[0], other, "A reply", parent=comment)
     db.session.add(CommentRevision(comment_id=comment.id, body_md="I am Mira Jensen from Oslo"))
     others_comment = make_comment(questions[1], other, "Edited by the other member")
     db.session.add(CommentRevision(comment_id=others_comment.id, body_md="Other's first words"))
-    taken_back = make_comment(
-        questions[1], member, "My phone number is 555 0100", deleted_at=utcnow()
-    )
+    taken_back = make_comment(questions[1], member, "My phone number is 555 0100", deleted=True)
     db.session.add_all([LoginSession(user_id=member.id), LoginSession(user_id=other.id)])
     member.email = "mira@example.org"
     db.session.commit()

@@ -16,9 +16,8 @@ from sqlalchemy import func, select
 
 from forum.extensions import db
 from forum.htmx import HTMX_HEADERS
-from tests.comment_factories import make_comment
 from tests.conftest import login
-from tests.factories import PASSWORD
+from tests.factories import PASSWORD, make_comment
 
 WAYS = {
     "plain": {},
@@ -42,10 +41,9 @@ class Case:
 
 
 @pytest.fixture
-def world(app, make, member):
-    """A disease with a question, a comment of the member's, and another member's map entry."""
-    disease = make.make_disease("Scleromyxedema")
-    question = make.make_question(disease, "Is it hereditary?")
+def places(make, member, disease, question):
+    """Where the forms are: the question with a comment of the member's, and a second disease
+    whose map the member is on."""
     comment = make_comment(question, member, "My words.")
     other = make.make_disease("Alkaptonuria", synonyms=())
     make.make_map_entry(other, member, "DE")
@@ -127,14 +125,16 @@ def row_counts() -> dict[str, int]:
     }
 
 
-def test_every_form_is_in_the_table(world):
-    assert set(FORMS) == set(_cases(world))
+def test_every_form_is_in_the_table(places):
+    assert set(FORMS) == set(_cases(places))
 
 
 @pytest.mark.parametrize("way", WAYS)
 @pytest.mark.parametrize("form", FORMS)
-def test_a_refused_form_answers_the_same_status_to_pages_and_htmx(client, member, world, form, way):
-    case = _cases(world)[form]
+def test_a_refused_form_answers_the_same_status_to_pages_and_htmx(
+    client, member, places, form, way
+):
+    case = _cases(places)[form]
     if form not in VISITOR_FORMS:
         login(client, member)
     before = row_counts()
@@ -153,7 +153,7 @@ def test_a_refused_form_answers_the_same_status_to_pages_and_htmx(client, member
     assert row_counts() == before
 
 
-def test_a_correct_login_still_works_after_a_refused_one(client, member, world):
+def test_a_correct_login_still_works_after_a_refused_one(client, member, places):
     """The refusals above are real refusals, not a broken form: the right password logs in."""
     assert client.post("/login", data={"username": "mira_member", "password": "x"}).status_code == (
         422
@@ -163,9 +163,9 @@ def test_a_correct_login_still_works_after_a_refused_one(client, member, world):
 
 
 @pytest.mark.parametrize("way", WAYS)
-def test_voting_on_ones_own_question_is_forbidden_to_pages_and_htmx(client, make, world, way):
+def test_voting_on_ones_own_question_is_forbidden_to_pages_and_htmx(client, make, places, way):
     author = make.make_user("asker")
-    question = make.make_question(world["disease"], "Can diet help?", author_id=author.id)
+    question = make.make_question(places["disease"], "Can diet help?", author_id=author.id)
     login(client, author)
     before = row_counts()
 
@@ -190,7 +190,7 @@ def test_voting_on_ones_own_question_is_forbidden_to_pages_and_htmx(client, make
 )
 @pytest.mark.parametrize("way", WAYS)
 def test_form_pages_that_may_be_fragments_vary_on_every_htmx_header(
-    client, member, world, path, way
+    client, member, places, path, way
 ):
     login(client, member)
     response = client.get(path, headers=WAYS[way])

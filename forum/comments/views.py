@@ -179,8 +179,9 @@ def show(comment_id: int):
     if htmx.wants_fragment():
         item = threads.single_item(question, comment, viewer)
         return render_template("comments/_comment.html", c=item) if item else ""
-    root_id = comment.root_id or comment.id
-    thread = threads.Thread(root_id, threads.whole_thread(question, root_id, viewer))
+    thread = threads.Thread(
+        comment.root_id, threads.whole_thread(question, comment.root_id, viewer)
+    )
     return render_template(
         "comments/show.html",
         question=question,
@@ -200,7 +201,7 @@ def replies(comment_id: int):
     posted there since the page loaded (by this reader or anyone) then appears exactly once.
     """
     comment = db.get_or_404(Comment, comment_id)
-    root_id = comment.root_id or comment.id
+    root_id = comment.root_id
     if not htmx.wants_fragment():
         return redirect(
             url_for("comments.show", comment_id=root_id, _anchor=f"comment-{root_id}"), 303
