@@ -13,11 +13,6 @@ from tests.conftest import HTMX
 ASK = "/diseases/scleromyxedema/questions/ask"
 
 
-@pytest.fixture
-def disease(make):
-    return make.make_disease("Scleromyxedema")
-
-
 def questions_of(disease) -> list[Question]:
     db.session.expire_all()
     return list(

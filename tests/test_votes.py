@@ -12,16 +12,6 @@ from forum.questions.voting import OWN_QUESTION, TOO_FAST, toggle_vote
 from tests.conftest import HTMX, login
 
 
-@pytest.fixture
-def disease(make):
-    return make.make_disease("Scleromyxedema")
-
-
-@pytest.fixture
-def question(make, disease):
-    return make.make_question(disease, "Is it hereditary?")
-
-
 def vote_url(question) -> str:
     return f"/diseases/scleromyxedema/questions/{question.slug}/vote"
 
