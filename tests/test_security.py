@@ -194,9 +194,9 @@ def test_no_hsts_over_plain_http(client):
     assert "Strict-Transport-Security" not in client.get("/").headers
 
 
-def test_https_turns_on_hsts_and_secure_cookies(make_app, monkeypatch, make):
+def test_https_turns_on_hsts_and_secure_cookies(make_app, monkeypatch, make, tmp_path):
     monkeypatch.setenv("FORUM_HTTPS", "true")
-    settings = config.load("/tmp/unused-instance")
+    settings = config.load(str(tmp_path))
     assert settings["SESSION_COOKIE_SECURE"] and settings["REMEMBER_COOKIE_SECURE"]
     app = make_app(FORUM_HTTPS=True, SESSION_COOKIE_SECURE=True)
     client = app.test_client()
@@ -393,9 +393,9 @@ def test_forwarded_for_is_used_when_the_proxy_setting_is_on(make_app):
         )
 
 
-def test_rate_limiting_can_be_switched_off(make_app, monkeypatch):
+def test_rate_limiting_can_be_switched_off(make_app, monkeypatch, tmp_path):
     monkeypatch.setenv("RATELIMIT_ENABLED", "false")
-    assert config.load("/tmp/unused-instance")["RATELIMIT_ENABLED"] is False
+    assert config.load(str(tmp_path))["RATELIMIT_ENABLED"] is False
     app = make_app(RATELIMIT_ENABLED=False, RATELIMIT_LOGIN_IP="1 per minute")
     client = app.test_client()
     with app.app_context():
@@ -403,11 +403,11 @@ def test_rate_limiting_can_be_switched_off(make_app, monkeypatch):
             assert _failed_login(client).status_code == 422
 
 
-def test_limits_are_settings_from_the_environment(monkeypatch):
+def test_limits_are_settings_from_the_environment(monkeypatch, tmp_path):
     monkeypatch.setenv("RATELIMIT_LOGIN_IP", "7 per minute")
     monkeypatch.setenv("RATELIMIT_LOGIN_ACCOUNT", "4 per minute")
     monkeypatch.setenv("RATELIMIT_SIGNUP", "9 per day")
-    settings = config.load("/tmp/unused-instance")
+    settings = config.load(str(tmp_path))
     assert settings["RATELIMIT_LOGIN_IP"] == "7 per minute"
     assert settings["RATELIMIT_LOGIN_ACCOUNT"] == "4 per minute"
     assert settings["RATELIMIT_SIGNUP"] == "9 per day"
@@ -417,9 +417,9 @@ def test_storage_is_memory_without_redis_url(app):
     assert app.config["RATELIMIT_STORAGE_URI"] == "memory://"
 
 
-def test_storage_is_redis_when_redis_url_is_set(monkeypatch):
+def test_storage_is_redis_when_redis_url_is_set(monkeypatch, tmp_path):
     monkeypatch.setenv("REDIS_URL", REDIS_URL)
-    assert config.load("/tmp/unused-instance")["RATELIMIT_STORAGE_URI"] == REDIS_URL
+    assert config.load(str(tmp_path))["RATELIMIT_STORAGE_URI"] == REDIS_URL
 
 
 def _redis_reachable() -> bool:
