@@ -52,7 +52,14 @@ def _init_extensions(app: Flask) -> None:
     db.init_app(app)
     with app.app_context():
         configure_engine(db.engine)
-    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
+    # Server defaults are part of the schema `flask db check` compares with the models.
+    migrate.init_app(
+        app,
+        db,
+        directory=str(ROOT / "migrations"),
+        render_as_batch=True,
+        compare_server_default=True,
+    )
     csrf.init_app(app)
     limiter.init_app(app)
     login_manager.init_app(app)

@@ -43,12 +43,21 @@ def _secret_key(instance_path: Path, production: bool) -> str:
     if key_file.exists():
         return key_file.read_text().strip()
     instance_path.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_hex(32)
+    # Written whole to a file of this process's own, then linked into place: when several
+    # processes start at once (test workers, a first `make run`), the first link wins and every
+    # process reads that one key, never a half-written file.
+    draft = instance_path / f".secret_key.{os.getpid()}"
     # Created with owner-only permissions: the key signs every session cookie.
-    fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as fh:
-        fh.write(key)
-    return key
+        fh.write(secrets.token_hex(32))
+    try:
+        os.link(draft, key_file)
+    except FileExistsError:
+        pass
+    finally:
+        draft.unlink()
+    return key_file.read_text().strip()
 
 
 def _database_url(instance_path: Path) -> str:

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import logging
 import math
-import time
 
-from flask import Flask, render_template
+from flask import Flask, make_response, render_template
 from flask_limiter import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DataError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from forum.extensions import db, limiter
-from forum.htmx import wants_fragment
+from forum.extensions import db
+from forum.htmx import vary_on_htmx, wants_fragment
+from forum.limits import retry_after
 
 log = logging.getLogger(__name__)
 
@@ -37,15 +37,18 @@ CSRF_MESSAGE = (
 
 
 def _render(code: int, description: str | None = None, headers: dict | None = None):
+    """The error page, or for an htmx fragment request a message for the page's alert region."""
     title, message = MESSAGES.get(code, ("Error", "Something went wrong."))
     headers = dict(headers or {})
     context = {"code": code, "title": title, "message": description or message}
     if not wants_fragment():
-        return render_template("errors/page.html", **context), code, headers
-    # The element that made the request keeps its place and whatever was typed into it; the
-    # message goes to the page's alert region instead (base.html lets htmx swap 4xx/5xx).
-    headers.update({"HX-Retarget": "#htmx-alerts", "HX-Reswap": "innerHTML"})
-    return render_template("errors/_error.html", **context), code, headers
+        template = "errors/page.html"
+    else:
+        # The element that made the request keeps its place and whatever was typed into it;
+        # the message goes to the page's alert region instead (base.html lets htmx swap 4xx/5xx).
+        headers.update({"HX-Retarget": "#htmx-alerts", "HX-Reswap": "innerHTML"})
+        template = "errors/_error.html"
+    return vary_on_htmx(make_response(render_template(template, **context), code, headers))
 
 
 def _wait_words(seconds: int) -> str:
@@ -55,10 +58,9 @@ def _wait_words(seconds: int) -> str:
     return f"{minutes} minute{'s' if minutes != 1 else ''}"
 
 
-def _rate_limited(exc: RateLimitExceeded):
+def rate_limited(exc: RateLimitExceeded):
     """The 429 page or fragment: which limit was met (when the view says) and how long to wait."""
-    current = limiter.current_limit
-    wait = max(1, int(current.reset_at - time.time())) if current else 60
+    wait = retry_after()
     default = MESSAGES[429][1]
     what = exc.description if exc.limit.error_message else default
     message = f"{what} Please wait {_wait_words(wait)} and try again."
@@ -73,7 +75,7 @@ def register(app: Flask) -> None:
         if exc.code is None or exc.code < 400:
             return exc
         if isinstance(exc, RateLimitExceeded):
-            return _rate_limited(exc)
+            return rate_limited(exc)
         if isinstance(exc, CSRFError):
             return _render(400, CSRF_MESSAGE)
         # Werkzeug's descriptions of other 400s say what was wrong with the request.

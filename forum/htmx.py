@@ -1,8 +1,13 @@
-"""Telling an htmx fragment request from a full-page request."""
+"""Telling an htmx fragment request from a full-page request, and saying so to caches."""
 
 from __future__ import annotations
 
-from flask import Response, request
+import functools
+
+from flask import Response, make_response, request
+
+# Every request header a fragment-or-page answer depends on (see wants_fragment).
+HTMX_HEADERS = ("HX-Request", "HX-Boosted", "HX-History-Restore-Request")
 
 
 def is_htmx() -> bool:
@@ -19,6 +24,17 @@ def wants_fragment() -> bool:
 
 
 def vary_on_htmx(response: Response) -> Response:
-    """Mark a response whose body depends on HX-Request, so caches keep both versions."""
-    response.vary.add("HX-Request")
+    """Mark a response whose body depends on the htmx headers, so caches keep each version."""
+    for header in HTMX_HEADERS:
+        response.vary.add(header)
     return response
+
+
+def may_answer_fragment(view):
+    """Decorate a view that answers a page or a fragment: its every response gets the Vary."""
+
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        return vary_on_htmx(make_response(view(*args, **kwargs)))
+
+    return wrapper

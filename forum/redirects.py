@@ -6,9 +6,9 @@ from __future__ import annotations
 import unicodedata
 from urllib.parse import unquote, urlsplit
 
-from flask import redirect, request, url_for
+from flask import make_response, redirect, request, url_for
 
-from forum.htmx import is_htmx
+from forum.htmx import is_htmx, vary_on_htmx
 
 
 def safe_next(url: str | None) -> str | None:
@@ -66,8 +66,8 @@ def unauthorized():
     """Send a logged-out visitor to the login page and back; htmx gets an HX-Redirect."""
     target = url_for("auth.login", next=_return_path())
     if is_htmx():
-        return "", 401, {"HX-Redirect": target}
-    return redirect(target, 303)
+        return vary_on_htmx(make_response("", 401, {"HX-Redirect": target}))
+    return vary_on_htmx(redirect(target, 303))
 
 
 def go_to(target: str, status: int = 303):
@@ -76,5 +76,5 @@ def go_to(target: str, status: int = 303):
     A full load matters: the page's CSRF token for htmx (on <body>) belongs to the old session.
     """
     if is_htmx():
-        return "", 204, {"HX-Redirect": target}
-    return redirect(target, status)
+        return vary_on_htmx(make_response("", 204, {"HX-Redirect": target}))
+    return vary_on_htmx(redirect(target, status))

@@ -93,14 +93,34 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
-        context.configure(
-            connection=connection,
-            target_metadata=get_metadata(),
-            **conf_args
-        )
+        sqlite = connection.dialect.name == 'sqlite'
+        if sqlite:
+            # Batch mode rebuilds a SQLite table (copy, drop, rename). With foreign keys
+            # enforced, dropping the old table would cascade deletes into every row that
+            # points at it. The pragma only works outside a transaction, so it goes straight
+            # to the driver's connection (forum.database leaves it in autocommit mode).
+            _sqlite_pragma(connection, 'PRAGMA foreign_keys=OFF')
+        try:
+            context.configure(
+                connection=connection,
+                target_metadata=get_metadata(),
+                **conf_args
+            )
 
-        with context.begin_transaction():
-            context.run_migrations()
+            with context.begin_transaction():
+                context.run_migrations()
+            if sqlite:
+                broken = connection.exec_driver_sql('PRAGMA foreign_key_check').all()
+                connection.commit()
+                if broken:
+                    raise RuntimeError(f'migration broke foreign keys: {broken[:10]}')
+        finally:
+            if sqlite:
+                _sqlite_pragma(connection, 'PRAGMA foreign_keys=ON')
+
+
+def _sqlite_pragma(connection, pragma):
+    connection.connection.driver_connection.execute(pragma)
 
 
 if context.is_offline_mode():

@@ -144,6 +144,18 @@ def member(app):
     return factories.make_user("mira_member")
 
 
+@pytest.fixture
+def disease(app):
+    """Scleromyxedema, with its synonym Arndt-Gottron syndrome."""
+    return factories.make_disease("Scleromyxedema")
+
+
+@pytest.fixture
+def question(disease):
+    """Scleromyxedema's question "Is it hereditary?", no votes, no comments."""
+    return factories.make_question(disease, "Is it hereditary?")
+
+
 def session_for(user) -> dict:
     """The session a successful login leaves for `user`, with its login row recorded."""
     login_id = open_login(user, timedelta(days=31))

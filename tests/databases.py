@@ -1,4 +1,9 @@
-"""One empty database per test: a file copy on SQLite, a template clone on PostgreSQL."""
+"""One empty database per test: a file copy on SQLite, a template clone on PostgreSQL.
+
+Safe with pytest-xdist: each worker process builds its own template, the SQLite one in that
+worker's own temporary folder, the PostgreSQL one under a name that carries the worker's pid
+(as do the databases cloned from it), so workers and engineers sharing a server never meet.
+"""
 
 from __future__ import annotations
 

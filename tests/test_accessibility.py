@@ -1,6 +1,6 @@
 """Accessibility checks that need no browser: the HTML of every kind of page, and the stylesheet.
 
-Each page of the seeded demo site is parsed with the standard library's HTML parser and checked
+Each page of the seeded demo site is parsed (tests/html.py) and checked
 for what a screen reader or keyboard user depends on: the language, a viewport, one h1 and
 headings in order, its own title and description, landmarks and a working skip link, a label for
 every input, names for every link, button and graphic, ids that are unique and references that
@@ -10,8 +10,6 @@ resolve, and no positive tabindex. The stylesheet's colours are checked against 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
-from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -20,8 +18,9 @@ from sqlalchemy import select
 from forum.extensions import db
 from forum.models import Question
 from forum.seed import load_demo_content
-from tests.comment_factories import make_comment
 from tests.conftest import login
+from tests.factories import make_comment
+from tests.html import Tag, parse, text
 
 ROOT = Path(__file__).resolve().parents[1]
 LATEST = "/diseases/scleromyxedema/questions/what-are-the-latest-advances-in-scleromyxedema"
@@ -50,67 +49,6 @@ PAGES = {
     "delete": ("/comments/{own}/delete", "member"),
     "404": ("/diseases/no-such-disease", "guest"),
 }
-VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "wbr"}
-
-
-@dataclass
-class Element:
-    tag: str
-    attrs: dict[str, str]
-    parent: Element | None
-    children: list[Element] = field(default_factory=list)
-    text: list[str] = field(default_factory=list)
-
-    def ancestors(self):
-        node = self.parent
-        while node is not None:
-            yield node
-            node = node.parent
-
-    def all_text(self) -> str:
-        parts = list(self.text)
-        for child in self.children:
-            parts.append(child.all_text())
-        return " ".join(p.strip() for p in parts if p.strip())
-
-
-class Tree(HTMLParser):
-    """A small DOM: every element with its attributes, parent, children and text."""
-
-    def __init__(self, html: str):
-        super().__init__(convert_charrefs=True)
-        self.root = Element("#document", {}, None)
-        self.current = self.root
-        self.elements: list[Element] = []
-        self.feed(html)
-
-    def handle_starttag(self, tag, attrs):
-        element = Element(tag, {k: v if v is not None else "" for k, v in attrs}, self.current)
-        self.current.children.append(element)
-        self.elements.append(element)
-        if tag not in VOID:
-            self.current = element
-
-    def handle_startendtag(self, tag, attrs):
-        self.handle_starttag(tag, attrs)
-        if tag not in VOID:
-            self.current = self.current.parent
-
-    def handle_endtag(self, tag):
-        node = self.current
-        while node is not self.root and node.tag != tag:
-            node = node.parent
-        if node is not self.root:
-            self.current = node.parent
-
-    def handle_data(self, data):
-        self.current.text.append(data)
-
-    def find(self, tag: str) -> list[Element]:
-        return [e for e in self.elements if e.tag == tag]
-
-    def by_id(self) -> dict[str, Element]:
-        return {e.attrs["id"]: e for e in self.elements if "id" in e.attrs}
 
 
 @pytest.fixture
@@ -133,34 +71,34 @@ def fetch(site, name: str) -> str:
     return response.get_data(as_text=True)
 
 
-def page_title(tree: Tree) -> str:
+def by_id(tree: Tag) -> dict[str, Tag]:
+    return {element["id"]: element for element in tree.find_all(id=True)}
+
+
+def page_title(tree: Tag) -> str:
     """The document's title (an svg's <title> elements name its shapes, not the page)."""
-    return next(
-        t for t in tree.find("title") if not any(a.tag == "svg" for a in t.ancestors())
-    ).all_text()
+    return next(text(t) for t in tree.find_all("title") if t.find_parent("svg") is None)
 
 
-def accessible_name(element: Element, ids: dict[str, Element]) -> str:
+def accessible_name(element: Tag, ids: dict[str, Tag]) -> str:
     if element.attrs.get("aria-label", "").strip():
         return element.attrs["aria-label"]
     if element.attrs.get("aria-labelledby"):
-        return " ".join(
-            ids[i].all_text() for i in element.attrs["aria-labelledby"].split() if i in ids
-        )
-    name = element.all_text()
+        return " ".join(text(ids[i]) for i in element.attrs["aria-labelledby"].split() if i in ids)
+    name = text(element)
     if not name:  # a link or button whose content is an image or an svg with a name
-        for child in element.children:
+        for child in element.find_all(True, recursive=False):
             name = child.attrs.get("alt", "") or child.attrs.get("aria-label", "")
     return name.strip() or element.attrs.get("title", "").strip()
 
 
-def check_head(tree: Tree) -> list[str]:
+def check_head(tree: Tag) -> list[str]:
     """The language, a zoomable viewport, a title, a description and a favicon."""
     problems = []
-    [root] = tree.find("html")
+    [root] = tree.find_all("html")
     if root.attrs.get("lang") != "en":
         problems.append("<html> has no lang")
-    metas = {m.attrs.get("name"): m.attrs.get("content", "") for m in tree.find("meta")}
+    metas = {m.attrs.get("name"): m.attrs.get("content", "") for m in tree.find_all("meta")}
     viewport = metas.get("viewport", "")
     if (
         "width=device-width" not in viewport
@@ -173,75 +111,75 @@ def check_head(tree: Tree) -> list[str]:
     title = page_title(tree)
     if not title.endswith("· RareCircle") or len(title) <= len("· RareCircle"):
         problems.append(f"title: {title!r}")
-    if not any("icon" in link.attrs.get("rel", "") for link in tree.find("link")):
+    if not any("icon" in link.attrs.get("rel", "") for link in tree.find_all("link")):
         problems.append("no favicon")
     return problems
 
 
-def check_headings(tree: Tree) -> list[str]:
+def check_headings(tree: Tag) -> list[str]:
     """One h1, first; no level skipped; none empty."""
-    headings = [e for e in tree.elements if re.fullmatch(r"h[1-6]", e.tag)]
+    headings = tree.find_all(re.compile(r"^h[1-6]$"))
     problems = []
-    if [h.tag for h in headings].count("h1") != 1 or headings[0].tag != "h1":
-        problems.append(f"headings start {[h.tag for h in headings[:3]]}, want one h1 first")
+    if [h.name for h in headings].count("h1") != 1 or headings[0].name != "h1":
+        problems.append(f"headings start {[h.name for h in headings[:3]]}, want one h1 first")
     level = 1
     for heading in headings[1:]:
-        new = int(heading.tag[1])
+        new = int(heading.name[1])
         if new > level + 1:
-            problems.append(f"{heading.tag} “{heading.all_text()}” skips a level")
-        if not heading.all_text():
-            problems.append(f"empty {heading.tag}")
+            problems.append(f"{heading.name} “{text(heading)}” skips a level")
+        if not text(heading):
+            problems.append(f"empty {heading.name}")
         level = new
     return problems
 
 
-def check_landmarks(tree: Tree) -> list[str]:
+def check_landmarks(tree: Tag) -> list[str]:
     """One main (the skip link's target, first link of the page), a header, a footer, named navs."""
     problems = []
-    mains = tree.find("main")
+    mains = tree.find_all("main")
     if len(mains) != 1 or mains[0].attrs.get("id") != "main":
         problems.append("want one <main id=main>")
-    if not (tree.find("header") and tree.find("footer")):
+    if not (tree.find_all("header") and tree.find_all("footer")):
         problems.append("no header or footer")
     problems += [
-        f"unnamed nav {n.attrs}" for n in tree.find("nav") if not n.attrs.get("aria-label")
+        f"unnamed nav {n.attrs}" for n in tree.find_all("nav") if not n.attrs.get("aria-label")
     ]
-    first_link = tree.find("a")[0]
-    if first_link.attrs.get("href") != "#main" or "skip" not in first_link.all_text().lower():
+    first_link = tree.find("a")
+    if first_link.attrs.get("href") != "#main" or "skip" not in text(first_link).lower():
         problems.append("the first link is not a skip link to #main")
     return problems
 
 
-def is_control(element: Element) -> bool:
-    return element.tag == "button" or (element.tag == "a" and "href" in element.attrs)
+def is_control(element: Tag) -> bool:
+    return element.name == "button" or (element.name == "a" and "href" in element.attrs)
 
 
-def check_controls(tree: Tree) -> list[str]:
+def check_controls(tree: Tag) -> list[str]:
     """Every input labelled; every link and button named."""
-    ids = tree.by_id()
-    labelled = {label.attrs.get("for") for label in tree.find("label")}
+    ids = by_id(tree)
+    labelled = {label.attrs.get("for") for label in tree.find_all("label")}
     problems = []
-    for element in tree.elements:
-        if element.tag in ("input", "select", "textarea"):
+    for element in tree.find_all(True):
+        if element.name in ("input", "select", "textarea"):
             kind = element.attrs.get("type", "text")
             if kind in ("hidden", "submit", "button") or "hidden" in element.attrs:
                 continue
             if not (
                 element.attrs.get("id") in labelled
-                or any(a.tag == "label" for a in element.ancestors())
+                or element.find_parent("label") is not None
                 or element.attrs.get("aria-label")
                 or element.attrs.get("aria-labelledby")
             ):
-                problems.append(f"unlabelled {element.tag} {element.attrs}")
+                problems.append(f"unlabelled {element.name} {element.attrs}")
         elif is_control(element) and not accessible_name(element, ids):
-            problems.append(f"{element.tag} without a name: {element.attrs}")
+            problems.append(f"{element.name} without a name: {element.attrs}")
     return problems
 
 
-def check_graphics(tree: Tree) -> list[str]:
+def check_graphics(tree: Tag) -> list[str]:
     """Images have alt text; an svg is named (with a role) or hidden."""
-    problems = [f"img without alt {i.attrs}" for i in tree.find("img") if "alt" not in i.attrs]
-    for svg in tree.find("svg"):
+    problems = [f"img without alt {i.attrs}" for i in tree.find_all("img") if "alt" not in i.attrs]
+    for svg in tree.find_all("svg"):
         named = svg.attrs.get("aria-label") or svg.attrs.get("aria-labelledby")
         if not (named or svg.attrs.get("aria-hidden") == "true"):
             problems.append(f"svg neither named nor hidden {svg.attrs}")
@@ -250,17 +188,17 @@ def check_graphics(tree: Tree) -> list[str]:
     return problems
 
 
-def check_ids_and_tabindex(tree: Tree) -> list[str]:
+def check_ids_and_tabindex(tree: Tag) -> list[str]:
     """Ids unique (so labels find their input), references resolve, no positive tabindex."""
-    ids = [e.attrs["id"] for e in tree.elements if "id" in e.attrs]
+    ids = [e.attrs["id"] for e in tree.find_all(id=True)]
     known = set(ids)
     problems = [f"duplicate id {i}" for i in sorted(known) if ids.count(i) > 1]
-    for element in tree.elements:
+    for element in tree.find_all(True):
         for attribute in ("aria-describedby", "aria-labelledby", "aria-controls"):
             for ref in element.attrs.get(attribute, "").split():
                 if ref not in known:
-                    problems.append(f"{attribute}={ref} on {element.tag} points nowhere")
-        if element.tag == "label" and element.attrs.get("for") not in (None, *known):
+                    problems.append(f"{attribute}={ref} on {element.name} points nowhere")
+        if element.name == "label" and element.attrs.get("for") not in (None, *known):
             problems.append(f"label for={element.attrs['for']} points nowhere")
         if int(element.attrs.get("tabindex", "0")) > 0:
             problems.append(f"positive tabindex {element.attrs}")
@@ -279,7 +217,7 @@ CHECKS = [
 
 @pytest.mark.parametrize("name", PAGES)
 def test_page_is_accessible(site, name):
-    tree = Tree(fetch(site, name))
+    tree = parse(fetch(site, name))
 
     problems = {check.__name__: found for check in CHECKS if (found := check(tree))}
 
@@ -291,9 +229,9 @@ def test_titles_and_descriptions_are_unique(site):
     for name in PAGES:
         if name in ("questions, new", "profile, comments", "question, member", "search"):
             continue  # the same page in another order, tab or view
-        tree = Tree(fetch(site, name))
+        tree = parse(fetch(site, name))
         titles.setdefault(page_title(tree), []).append(name)
-        [description] = [m for m in tree.find("meta") if m.attrs.get("name") == "description"]
+        [description] = tree.select('meta[name="description"]')
         descriptions.setdefault(description.attrs["content"], []).append(name)
 
     assert not {t: n for t, n in titles.items() if len(n) > 1}
@@ -303,34 +241,34 @@ def test_titles_and_descriptions_are_unique(site):
 def test_form_errors_are_tied_to_their_inputs(site):
     guest = site["guest"]
     html = guest.post("/signup", data={"username": "x", "password": "short"}).get_data(as_text=True)
-    tree = Tree(html)
-    ids = tree.by_id()
+    tree = parse(html)
+    ids = by_id(tree)
 
-    invalid = [e for e in tree.elements if e.attrs.get("aria-invalid") == "true"]
+    invalid = tree.select('[aria-invalid="true"]')
     assert {e.attrs["id"] for e in invalid} >= {"username", "password"}
     for element in invalid:
         described = element.attrs["aria-describedby"].split()
         errors = [ids[i] for i in described if "error" in ids[i].attrs.get("class", "")]
-        assert errors and errors[0].all_text(), element.attrs
+        assert errors and text(errors[0]), element.attrs
 
 
 def test_hints_describe_their_inputs(site):
-    tree = Tree(fetch(site, "sign-up"))
-    ids = tree.by_id()
+    tree = parse(fetch(site, "sign-up"))
+    ids = by_id(tree)
 
     password = ids["password"]
     assert "password-hint" in password.attrs["aria-describedby"].split()
-    assert "10 characters" in ids["password-hint"].all_text()
+    assert "10 characters" in text(ids["password-hint"])
 
 
 def test_htmx_updates_are_announced_and_keep_focus(site):
-    tree = Tree(fetch(site, "question, member"))
-    ids = tree.by_id()
+    tree = parse(fetch(site, "question, member"))
+    ids = by_id(tree)
 
     # A posted or deleted comment changes the count inside this heading: it is a live region.
     assert ids["comments-title"].attrs.get("aria-live") == "polite"
     # A vote swaps its whole block; htmx gives focus back to the element with the same id.
-    buttons = [b for b in tree.find("button") if "vote-button" in b.attrs.get("class", "")]
+    buttons = tree.select("button.vote-button")
     assert buttons and all(b.attrs.get("id") and "aria-pressed" in b.attrs for b in buttons)
     assert ids["htmx-alerts"].attrs.get("aria-live")
 

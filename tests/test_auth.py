@@ -180,11 +180,11 @@ def test_signup_refuses_a_taken_username_regardless_of_case(client, make):
     assert logged_in_as(client) is None
 
 
-def test_signup_error_with_htmx_is_200_so_htmx_swaps_it(client):
+def test_signup_error_with_htmx_is_422_like_the_page(client):
     response = client.post(
         "/signup", data={"username": "ro", "password": GOOD_PASSWORD}, headers=BOOSTED
     )
-    assert response.status_code == 200
+    assert response.status_code == 422
     assert "3 to 30 characters" in response.get_data(as_text=True)
     assert user_count() == 0
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import time
 from datetime import timedelta
 
 import pytest
@@ -11,22 +10,18 @@ from sqlalchemy import func, select
 
 from forum.comments.service import true_comment_count
 from forum.extensions import db
+from forum.members.service import delete_account
 from forum.models import Comment, CommentRevision, Disease, Question
 from forum.models.base import utcnow
-from tests.comment_factories import make_comment, make_thread
 from tests.conftest import HTMX, login
+from tests.factories import make_comment, make_thread
+from tests.html import elements, ids, one, parse, text
 
 
 @pytest.fixture
 def app_config():
     # The limits have their own module (test_comments_limits.py); here they would interfere.
     return {"RATELIMIT_POST_MEMBER": "1000 per minute", "RATELIMIT_POST_GUEST": "1000 per minute"}
-
-
-@pytest.fixture
-def question(make):
-    disease = make.make_disease("Scleromyxedema")
-    return make.make_question(disease, "What are the latest advances in Scleromyxedema?")
 
 
 def page_url(question: Question, **args) -> str:
@@ -52,13 +47,12 @@ def stored_count(question: Question) -> int:
 
 def article(html: str, comment_id: int) -> str:
     """The markup of one comment's <article> in a page."""
-    match = re.search(rf'<article id="comment-{comment_id}".*?</article>', html, re.S)
-    assert match, f"comment-{comment_id} is not on the page"
-    return match.group(0)
+    return str(one(html, f"article#comment-{comment_id}"))
 
 
 def comment_ids(html: str) -> list[int]:
-    return [int(n) for n in re.findall(r'<article id="comment-(\d+)"', html)]
+    """The comments on the page (or in a fragment), in the order shown."""
+    return ids(html, "article.comment", "comment-")
 
 
 # -- reading ---------------------------------------------------------------------------------
@@ -107,10 +101,10 @@ def test_anonymous_map_entry_keeps_the_role_private(client, make, question, memb
     assert "Person with the disease" not in article(html, comment.id)
 
 
-def test_deleted_member_is_shown_as_such(client, question):
-    comment = make_comment(question, author_id=None, guest_name=None, body="Old words.")
-    # A deleted member's comment has neither author nor guest name.
-    comment.guest_name = None
+def test_deleted_member_is_shown_as_such(client, make, question):
+    leaver = make.make_user("leaving_lee")
+    comment = make_comment(question, leaver, body="Old words.")
+    delete_account(leaver)  # the comment stays, with neither author nor guest name
     db.session.commit()
     mine = article(client.get(page_url(question)).get_data(as_text=True), comment.id)
     assert "[deleted member]" in mine and "badge-guest" not in mine
@@ -232,8 +226,7 @@ def test_reply_and_edit_forms_take_the_focus_but_the_main_box_does_not(
 
     assert "autofocus" not in page  # focusing the main box would scroll the page down to it
     for html, form in ((reply, "reply"), (edit, "edit")):
-        tag = re.search(rf'<textarea[^>]*id="{form}-form-\d+-body"[^>]*>', html).group(0)
-        assert " autofocus" in tag
+        assert one(html, f'textarea[id^="{form}-form-"]').has_attr("autofocus")
 
 
 def test_a_comment_alone_for_htmx_and_its_thread_as_a_page(member_client, question, member):
@@ -345,11 +338,12 @@ def test_bad_text_is_refused_with_the_text_kept(member_client, question, kind, w
     assert message in html
     if kind == "too long":
         assert body in html
+    assert response.status_code == 422
     if with_htmx:
-        assert response.status_code == 200 and "<html" not in html
+        assert "<html" not in html
         assert 'class="comment-form has-errors"' in html
     else:
-        assert response.status_code == 422 and "<html" in html
+        assert "<html" in html
     assert len(rows(question)) == before and stored_count(question) == 0
 
 
@@ -368,7 +362,7 @@ def test_bad_parent_is_refused_with_the_text_kept(member_client, make, question,
     html = response.get_data(as_text=True)
     assert BAD_PARENTS[kind] in html and "My typed reply" in html
     assert 'role="alert"' in html
-    assert response.status_code == (200 if with_htmx else 422)
+    assert response.status_code == 422
     assert len(rows(question)) == before and stored_count(question) == count
 
 
@@ -499,7 +493,8 @@ def test_long_threads_fold_and_the_rest_loads_by_htmx_or_link(app, client, quest
     # The fragment is the whole thread, unfolded, replacing the folded one on the page.
     whole = fragment.get_data(as_text=True)
     assert fragment.status_code == 200 and "<html" not in whole
-    assert whole.lstrip().startswith(f'<div id="thread-{root.id}" class="thread">')
+    [thread] = parse(whole).find_all(True, recursive=False)
+    assert thread.name == "div" and thread["id"] == f"thread-{root.id}"
     assert comment_ids(whole) == [root.id, *[r.id for r in replies]]
     assert "more replies" not in whole and "comments-more" not in whole
     assert f'hx-target="#thread-{root.id}" hx-swap="outerHTML"' in html
@@ -511,22 +506,13 @@ def test_long_threads_fold_and_the_rest_loads_by_htmx_or_link(app, client, quest
 
 def _fold_link(html: str, root_id: int) -> tuple[str, str, str]:
     """The fold control's htmx request: (URL, target, swap)."""
-    match = re.search(
-        rf'<div id="thread-{root_id}-more".*?hx-get="([^"]+)" hx-target="([^"]+)" '
-        r'hx-swap="([^"]+)"',
-        html,
-        re.S,
-    )
-    assert match, "no fold control on the page"
-    return match.group(1), match.group(2), match.group(3)
+    link = one(html, f"#thread-{root_id}-more [hx-get]")
+    return link["hx-get"], link["hx-target"], link["hx-swap"]
 
 
 def _thread_ids(html: str, root_id: int) -> list[int]:
-    """Ids of the comments in one thread's element (up to the next thread or the list's end)."""
-    opening = f'<div id="thread-{root_id}" class="thread">'
-    start = html.index(opening) + len(opening)
-    end = html.find('class="thread">', start)
-    return comment_ids(html[start : end if end > 0 else len(html)])
+    """Ids of the comments in one thread's element."""
+    return comment_ids(one(html, f"#thread-{root_id}"))
 
 
 def test_unfolding_after_a_live_reply_lists_every_comment_once(app, member_client, question):
@@ -657,7 +643,7 @@ def test_an_empty_edit_is_refused_with_the_text_kept(member_client, question, me
     response = member_client.post(
         f"/comments/{comment.id}/edit", data={"body": "   "}, headers=HTMX if with_htmx else {}
     )
-    assert response.status_code == (200 if with_htmx else 422)
+    assert response.status_code == 422
     assert "Write something" in response.get_data(as_text=True)
     assert rows(question)[0].body_md == "Original"
 
@@ -792,7 +778,7 @@ def test_an_unconfirmed_htmx_delete_is_refused(member_client, question, member):
 
 
 def test_a_deleted_comment_has_no_confirmation_page(member_client, question, member):
-    comment = make_comment(question, member, "Regret", deleted_at=utcnow())
+    comment = make_comment(question, member, "Regret", deleted=True)
     assert member_client.get(f"/comments/{comment.id}/delete").status_code == 404
 
 
@@ -860,35 +846,26 @@ def test_thread_page_costs_the_same_queries_for_10_and_500_comments(
     assert len(comment_ids(html)) == 500 and "Researcher" in html
 
 
-def _timed_get(client, url: str):
-    client.get(url)
-    started = time.perf_counter()
-    response = client.get(url)
-    return response, time.perf_counter() - started
-
-
-def test_a_thousand_comments_render_quickly(app, client, question, member):
+def test_a_thousand_comments_render_on_one_page(app, client, question, member):
     app.config["COMMENTS_PER_PAGE"] = 1000
     app.config["REPLIES_SHOWN"] = 1000
     make_thread(question, 1000, member)
 
-    response, seconds = _timed_get(client, page_url(question))
+    response = client.get(page_url(question))
 
     assert response.status_code == 200
     assert len(comment_ids(response.get_data(as_text=True))) == 1000
-    assert seconds < 1.0, f"1,000 comments took {seconds:.2f}s"
 
 
 def test_a_chain_a_thousand_replies_deep_renders(client, question, member):
     make_thread(question, 1000, member, chain=True)
     deepest = rows(question)[-1]
 
-    response, seconds = _timed_get(client, f"/comments/{deepest.id}")
+    response = client.get(f"/comments/{deepest.id}")
 
     html = response.get_data(as_text=True)
     assert response.status_code == 200 and len(comment_ids(html)) == 1000
     assert f'<article id="comment-{deepest.id}" class="comment depth-6">' in html
-    assert seconds < 1.0, f"a 1,000-deep chain took {seconds:.2f}s"
     # Folded on the question page, the chain still renders from the same flat list.
     assert client.get(page_url(question)).status_code == 200
     # Replying at the bottom of the chain works too.
@@ -914,11 +891,11 @@ def test_more_comments_continue_after_the_last_thread_shown(app, client, questio
     threads = [make_comment(question, age=timedelta(minutes=10 - n)) for n in range(5)]
     first = client.get(page_url(question, comment_order="newest")).get_data(as_text=True)
     assert comment_ids(first) == [threads[4].id, threads[3].id]
-    more_link = re.search(r'hx-get="([^"]+)"[^>]*>More comments', first).group(1)
+    [more_link] = [a["hx-get"] for a in elements(first, "[hx-get]") if "More comments" in text(a)]
     assert f"after={threads[3].id}" in more_link
 
     make_comment(question, body="Posted while the page was open.")
-    more = client.get(more_link.replace("&amp;", "&"), headers=HTMX).get_data(as_text=True)
+    more = client.get(more_link, headers=HTMX).get_data(as_text=True)
 
     assert comment_ids(more) == [threads[2].id, threads[1].id]
 
@@ -932,8 +909,9 @@ def test_a_depth_limit_beyond_the_styled_steps_still_indents(app, client, questi
 
     html = client.get(page_url(question)).get_data(as_text=True)
 
-    assert 'class="comment depth-8"' in html
-    assert not re.search(r'class="comment depth-(9|1\d)"', html)
+    depths = {a["class"] for a in elements(html, "article.comment")}
+    assert "comment depth-8" in depths
+    assert not depths & {f"comment depth-{n}" for n in range(9, 20)}
 
 
 def test_the_longest_comment_of_emoji_fits_in_a_request(member_client, question):

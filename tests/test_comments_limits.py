@@ -15,11 +15,6 @@ def app_config():
     return {"RATELIMIT_POST_MEMBER": "4 per minute", "RATELIMIT_POST_GUEST": "2 per minute"}
 
 
-@pytest.fixture
-def question(make):
-    return make.make_question()
-
-
 def stored() -> int:
     return db.session.scalar(select(func.count(Comment.id)))
 

@@ -5,11 +5,7 @@ from datetime import timedelta
 import pytest
 
 from tests.conftest import HTMX
-
-
-@pytest.fixture
-def disease(make):
-    return make.make_disease("Scleromyxedema", synonyms=["Arndt-Gottron syndrome"])
+from tests.html import attr, one, text
 
 
 def test_home_lists_diseases_with_counts(client, make, disease):
@@ -180,14 +176,14 @@ def test_vendored_htmx_is_the_pinned_2_x_release(client):
     """The file on disk is the one whose hash the page's integrity attribute names."""
     import base64
     import hashlib
-    import re
     from pathlib import Path
 
     path = Path(__file__).resolve().parents[1] / "static/vendor/htmx-2.0.11.min.js"
     digest = base64.b64encode(hashlib.sha384(path.read_bytes()).digest()).decode()
     html = client.get("/").get_data(as_text=True)
 
-    assert re.search(rf'htmx-2\.0\.11\.min\.js" integrity="sha384-{re.escape(digest)}"', html)
+    script = one(html, 'script[src*="htmx-2.0.11.min.js"]')
+    assert script["integrity"] == f"sha384-{digest}"
     assert digest == "2OatzQy1H+Zd/IIrjr1TcuDGqLXeHhbooAyJY1KdQMKnr4LZ22k31GBLdYKHmVjg"
     assert '"2.0.11"' in path.read_text()  # htmx.version inside the file
 
@@ -211,12 +207,8 @@ def test_search_without_a_match_says_so_once(client, disease):
 
 
 def _title_and_description(client, url: str) -> tuple[str, str]:
-    import re
-
     html = client.get(url).get_data(as_text=True)
-    title = re.search(r"<title>(.*?)</title>", html, re.S).group(1).strip()
-    description = re.search(r'<meta name="description" content="([^"]*)"', html).group(1)
-    return title, description
+    return text(html, "head > title"), attr(html, 'meta[name="description"]', "content")
 
 
 def test_every_page_has_its_own_title_and_description(app, client, make, disease):

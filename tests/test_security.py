@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 
@@ -15,6 +16,7 @@ from forum.extensions import db, limiter
 from forum.models import User
 from tests.conftest import HTMX, login, make_test_app
 from tests.factories import PASSWORD
+from tests.html import attr, elements
 
 NEW_PASSWORD = "plum tree under snow"
 REDIS_URL = "redis://127.0.0.1:6379/15"
@@ -126,11 +128,11 @@ def test_the_same_posts_succeed_with_the_token(client, member, action):
 
 def test_every_form_carries_the_token_and_body_carries_it_for_htmx(member_client):
     html = member_client.get("/account").get_data(as_text=True)
-    forms = re.findall(r"<form[^>]*method=\"post\".*?</form>", html, re.S)
+    forms = elements(html, 'form[method="post"]')
     assert len(forms) == 4  # logout, change password, change email, delete account
     for form in forms:
-        assert 'name="csrf_token"' in form
-    assert re.search(r"<body[^>]*hx-headers='\{\"X-CSRFToken\": \"[^\"]+\"\}'", html)
+        assert form.select('input[name="csrf_token"][value]')
+    assert json.loads(attr(html, "body", "hx-headers"))["X-CSRFToken"]
 
 
 @pytest.mark.parametrize(
@@ -182,18 +184,19 @@ def test_security_headers_on_rate_limited_responses(client, app):
 def test_pages_have_no_inline_script(client, member):
     for url in ("/", "/login", "/signup"):
         html = client.get(url).get_data(as_text=True)
-        for tag in re.findall(r"<script[^>]*>", html):
-            assert re.search(r'src="/static/', tag), tag
-        assert not re.search(r"\son[a-z]+=", html)  # no inline event handlers
+        for script in elements(html, "script"):
+            assert script.get("src", "").startswith("/static/") and not script.string, script
+        for element in elements(html, "*"):  # no inline event handlers
+            assert not [name for name in element.attrs if name.startswith("on")], element
 
 
 def test_no_hsts_over_plain_http(client):
     assert "Strict-Transport-Security" not in client.get("/").headers
 
 
-def test_https_turns_on_hsts_and_secure_cookies(make_app, monkeypatch, make):
+def test_https_turns_on_hsts_and_secure_cookies(make_app, monkeypatch, make, tmp_path):
     monkeypatch.setenv("FORUM_HTTPS", "true")
-    settings = config.load("/tmp/unused-instance")
+    settings = config.load(str(tmp_path))
     assert settings["SESSION_COOKIE_SECURE"] and settings["REMEMBER_COOKIE_SECURE"]
     app = make_app(FORUM_HTTPS=True, SESSION_COOKIE_SECURE=True)
     client = app.test_client()
@@ -390,9 +393,9 @@ def test_forwarded_for_is_used_when_the_proxy_setting_is_on(make_app):
         )
 
 
-def test_rate_limiting_can_be_switched_off(make_app, monkeypatch):
+def test_rate_limiting_can_be_switched_off(make_app, monkeypatch, tmp_path):
     monkeypatch.setenv("RATELIMIT_ENABLED", "false")
-    assert config.load("/tmp/unused-instance")["RATELIMIT_ENABLED"] is False
+    assert config.load(str(tmp_path))["RATELIMIT_ENABLED"] is False
     app = make_app(RATELIMIT_ENABLED=False, RATELIMIT_LOGIN_IP="1 per minute")
     client = app.test_client()
     with app.app_context():
@@ -400,11 +403,11 @@ def test_rate_limiting_can_be_switched_off(make_app, monkeypatch):
             assert _failed_login(client).status_code == 422
 
 
-def test_limits_are_settings_from_the_environment(monkeypatch):
+def test_limits_are_settings_from_the_environment(monkeypatch, tmp_path):
     monkeypatch.setenv("RATELIMIT_LOGIN_IP", "7 per minute")
     monkeypatch.setenv("RATELIMIT_LOGIN_ACCOUNT", "4 per minute")
     monkeypatch.setenv("RATELIMIT_SIGNUP", "9 per day")
-    settings = config.load("/tmp/unused-instance")
+    settings = config.load(str(tmp_path))
     assert settings["RATELIMIT_LOGIN_IP"] == "7 per minute"
     assert settings["RATELIMIT_LOGIN_ACCOUNT"] == "4 per minute"
     assert settings["RATELIMIT_SIGNUP"] == "9 per day"
@@ -414,9 +417,9 @@ def test_storage_is_memory_without_redis_url(app):
     assert app.config["RATELIMIT_STORAGE_URI"] == "memory://"
 
 
-def test_storage_is_redis_when_redis_url_is_set(monkeypatch):
+def test_storage_is_redis_when_redis_url_is_set(monkeypatch, tmp_path):
     monkeypatch.setenv("REDIS_URL", REDIS_URL)
-    assert config.load("/tmp/unused-instance")["RATELIMIT_STORAGE_URI"] == REDIS_URL
+    assert config.load(str(tmp_path))["RATELIMIT_STORAGE_URI"] == REDIS_URL
 
 
 def _redis_reachable() -> bool:

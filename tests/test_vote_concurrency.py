@@ -102,6 +102,9 @@ def gunicorn(app, database_url, tmp_path):
         f"127.0.0.1:{port}",
         "--chdir",
         str(ROOT),
+        # gunicorn 27 opens a control socket in the home directory by default; instances of
+        # parallel test workers must not share one.
+        "--no-control-socket",
         "wsgi:app",
     ]
     server = Server(port, log_path)
@@ -177,10 +180,8 @@ def _assert_clean_log(server: Server) -> None:
 
 
 @pytest.fixture
-def question(make):
-    """The id and slug of a question (plain values: the test ends its session before a burst)."""
-    disease = make.make_disease("Scleromyxedema")
-    question = make.make_question(disease, "Is it hereditary?")
+def voted(question):
+    """The question's id and slug (plain values: the test ends its session before a burst)."""
     return QuestionRef(question.id, question.slug)
 
 
@@ -194,7 +195,7 @@ def _vote_path(question) -> str:
     return f"/diseases/scleromyxedema/questions/{question.slug}/vote"
 
 
-def test_fifty_members_voting_at_once_give_fifty_votes(app, make, question, gunicorn):
+def test_fifty_members_voting_at_once_give_fifty_votes(app, make, voted, gunicorn):
     members = [make.make_user() for _ in range(50)]
     # Half vote through htmx (a 200 fragment), half as a plain form post (a 303).
     header_sets = [
@@ -203,24 +204,24 @@ def test_fifty_members_voting_at_once_give_fifty_votes(app, make, question, guni
     ]
     db.session.remove()
 
-    statuses = _burst(gunicorn, _vote_path(question), header_sets)
+    statuses = _burst(gunicorn, _vote_path(voted), header_sets)
 
     assert Counter(statuses) == Counter({200: 25, 303: 25})
-    assert _stored(question) == (50, 50)
+    assert _stored(voted) == (50, 50)
     _assert_clean_log(gunicorn)
 
 
 def test_one_member_sending_twenty_votes_at_once_keeps_count_and_rows_equal(
-    app, make, question, gunicorn
+    app, make, voted, gunicorn
 ):
     member = make.make_user()
     headers = {**_auth_headers(app, member), "HX-Request": "true"}
     db.session.remove()
 
-    statuses = _burst(gunicorn, _vote_path(question), [headers] * 20)
+    statuses = _burst(gunicorn, _vote_path(voted), [headers] * 20)
 
     assert Counter(statuses) == Counter({200: 20})
-    rows, count = _stored(question)
+    rows, count = _stored(voted)
     assert rows == count
     assert rows in (0, 1)
     _assert_clean_log(gunicorn)

@@ -12,16 +12,6 @@ from forum.questions.voting import OWN_QUESTION, TOO_FAST, toggle_vote
 from tests.conftest import HTMX, login
 
 
-@pytest.fixture
-def disease(make):
-    return make.make_disease("Scleromyxedema")
-
-
-@pytest.fixture
-def question(make, disease):
-    return make.make_question(disease, "Is it hereditary?")
-
-
 def vote_url(question) -> str:
     return f"/diseases/scleromyxedema/questions/{question.slug}/vote"
 
@@ -142,13 +132,13 @@ def test_member_cannot_upvote_their_own_question(client, make, disease, headers)
 
     response = client.post(vote_url(question), headers=headers)
 
+    html = response.get_data(as_text=True)
+    assert response.status_code == 403
+    assert OWN_QUESTION in html
     if headers:
-        html = response.get_data(as_text=True)
-        assert response.status_code == 200
-        assert OWN_QUESTION in html and "disabled" in html
+        assert "<html" not in html and "disabled" in html
     else:
-        assert response.status_code == 303
-        assert OWN_QUESTION in client.get(response.headers["Location"]).get_data(as_text=True)
+        assert "<html" in html
     assert stored(question) == (0, 0)
 
 
@@ -259,8 +249,8 @@ class TestRateLimit:
         response = member_client.post(vote_url(question), headers=HTMX)
 
         html = response.get_data(as_text=True)
-        # htmx 2 swaps only 2xx responses, so the message arrives as a 200 fragment.
-        assert response.status_code == 200
+        assert response.status_code == 429
+        assert int(response.headers["Retry-After"]) > 0
         assert "<html" not in html and TOO_FAST in html
         assert f'id="question-{question.id}-votes"' in html
 

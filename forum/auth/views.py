@@ -18,7 +18,6 @@ from forum.auth.forms import LoginForm, SignupForm
 from forum.auth.service import UsernameTaken, authenticate, create_user, normalize_username
 from forum.auth.sessions import end_session, start_session
 from forum.extensions import db, limiter
-from forum.htmx import is_htmx
 from forum.limits import only_when_done, setting
 from forum.redirects import go_to, safe_next
 
@@ -36,8 +35,8 @@ def _login_account_key() -> str:
 
 
 def _form_page(template: str, form, error: str | None = None):
-    """A form page again with its errors: 200 for htmx (so it is swapped in), else 422."""
-    status = 200 if is_htmx() or request.method != "POST" else 422
+    """The form page: 200 when asked for, 422 when a post was refused (htmx alike)."""
+    status = 422 if request.method == "POST" else 200
     return render_template(template, form=form, error=error), status
 
 

@@ -6,7 +6,7 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 
 from forum.extensions import db
 from forum.markdown import render_comment
@@ -150,12 +150,16 @@ def place_comment(question_id: int, parent: Comment | None, body: str, **fields)
     """Store a comment under `parent` (None: a new thread) without checks; gives it flushed.
 
     Sets depth and root, renders the Markdown once, and counts it on the question (and on
-    the parent) in the same transaction. `fields` are the author and, for demo content, the
-    creation time. The caller commits.
+    the parent) in the same transaction. `fields` are the author, a guest's name, and for demo
+    content or tests the creation time or a deletion. The caller commits.
     """
+    # A new thread is its own root: its id is taken first, so the row goes in whole.
+    comment_id = None if parent else next_comment_id()
     comment = Comment(
+        id=comment_id,
         question_id=question_id,
         parent_id=parent.id if parent else None,
+        root_id=parent.root_id if parent else comment_id,
         # The true depth is stored; pages cap the indentation at COMMENT_MAX_DEPTH.
         depth=parent.depth + 1 if parent else 0,
         body_md=body,
@@ -164,7 +168,6 @@ def place_comment(question_id: int, parent: Comment | None, body: str, **fields)
     )
     db.session.add(comment)
     db.session.flush()
-    comment.root_id = parent.root_id if parent else comment.id
     # Counters change with SQL arithmetic so concurrent posts never lose an increment.
     db.session.execute(
         update(Question)
@@ -180,6 +183,18 @@ def place_comment(question_id: int, parent: Comment | None, body: str, **fields)
             .execution_options(synchronize_session=False)
         )
     return comment
+
+
+def next_comment_id() -> int:
+    """The id the next comment INSERT would get, taken now (for a new thread's root_id).
+
+    PostgreSQL hands it out from the id sequence, so concurrent posts never share one. SQLite
+    gives a new row the largest id plus one; a writing request holds the database's write lock
+    from its BEGIN (forum.database), so no other writer can take that id first.
+    """
+    if db.session.get_bind().dialect.name == "postgresql":
+        return db.session.scalar(text("SELECT nextval(pg_get_serial_sequence('comments', 'id'))"))
+    return (db.session.scalar(select(func.max(Comment.id))) or 0) + 1
 
 
 # The rules below take a Comment or a row of forum.comments.threads.comment_rows (anything

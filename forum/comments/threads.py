@@ -227,7 +227,7 @@ def single_item(question: Question, comment: Comment, viewer: Viewer) -> ThreadI
     Loads the comment's whole thread (one query), so a tombstone, the name of the comment
     answered and the permissions come out exactly as on the thread page.
     """
-    items = whole_thread(question, comment.root_id or comment.id, viewer)
+    items = whole_thread(question, comment.root_id, viewer)
     return next((item for item in items if item.id == comment.id), None)
 
 
@@ -285,7 +285,7 @@ def _item(row, viewer: Viewer, names: dict[int, str]) -> ThreadItem:
     return ThreadItem(
         id=row.id,
         parent_id=row.parent_id,
-        root_id=row.root_id or row.id,
+        root_id=row.root_id,
         depth=row.depth,
         indent=min(row.depth, viewer.max_depth, STYLED_INDENTS),
         author_name=name,

@@ -58,6 +58,7 @@ def show(slug: str):
 
 
 @bp.get("/countries/<code>")
+@htmx.may_answer_fragment
 def country(slug: str, code: str):
     """Show a country's members: names for logged-in members, the count alone for visitors."""
     disease = disease_or_404(slug)
@@ -75,12 +76,13 @@ def country(slug: str, code: str):
         "show_names": current_user.is_authenticated,
     }
     template = "maps/_country_members.html" if htmx.wants_fragment() else "maps/country.html"
-    response = htmx.vary_on_htmx(current_app.make_response(render_template(template, **context)))
+    response = current_app.make_response(render_template(template, **context))
     # Names and regions shown to a member must not outlive their session in a shared browser.
     return no_store(response) if current_user.is_authenticated else response
 
 
 @bp.route("/join", methods=["GET", "POST"])
+@htmx.may_answer_fragment
 @login_required
 @map_rate_limit
 def join(slug: str):
@@ -105,10 +107,11 @@ def join(slug: str):
         db.session.commit()
         flash(f"You are on the {disease.name} map.", "success")
         return _to_map(disease)
-    return _form(disease, form, "join", 422 if form.errors else 200)
+    return _form(disease, form, "join", 422 if form.is_submitted() else 200)
 
 
 @bp.route("/entry", methods=["GET", "POST"])
+@htmx.may_answer_fragment
 @login_required
 @map_rate_limit
 def edit(slug: str):
@@ -125,10 +128,11 @@ def edit(slug: str):
         return _to_map(disease)
     if not form.is_submitted():
         form.fill_from(entry)
-    return _form(disease, form, "edit", 422 if form.errors else 200)
+    return _form(disease, form, "edit", 422 if form.is_submitted() else 200)
 
 
 @bp.post("/leave")
+@htmx.may_answer_fragment
 @login_required
 def leave(slug: str):
     """Take the member off the disease's map at once."""
@@ -140,7 +144,8 @@ def leave(slug: str):
 
 
 def _form(disease, form, mode: str, status: int, error: str | None = None):
-    """The join or edit form: the page (with `status`), or for htmx the form alone (200)."""
+    """The join or edit form with `status` (422 refused, 409 already on the map): the page, or
+    for htmx the form alone."""
     context = {
         "disease": disease,
         "form": form,
@@ -149,9 +154,8 @@ def _form(disease, form, mode: str, status: int, error: str | None = None):
         "submit_label": "Save my entry" if mode == "edit" else "Join the map",
         "form_error": error,
     }
-    if htmx.wants_fragment():
-        return render_template("maps/_entry_form.html", **context)
-    return render_template("maps/entry.html", **context), status
+    template = "maps/_entry_form.html" if htmx.wants_fragment() else "maps/entry.html"
+    return render_template(template, **context), status
 
 
 def _to_map(disease):

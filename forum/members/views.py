@@ -96,7 +96,6 @@ def _settings_page(password_form=None, delete_form=None, email_form=None, status
     email_form = email_form or ChangeEmailForm(formdata=None, email=current_user.email)
     headers = {}
     if status >= 400 and is_htmx():
-        status = 200  # for htmx the form with its errors is the answer, as on every form
         # A boosted form would put its POST-only address in the location bar; keep the page's.
         headers["HX-Push-Url"] = url_for("members.settings")
     return no_store(

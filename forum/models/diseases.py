@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, String, Text, select
+from sqlalchemy import JSON, CheckConstraint, String, Text, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from forum.extensions import db
@@ -13,6 +13,10 @@ from forum.models.base import utcnow
 
 class Disease(db.Model):
     __tablename__ = "diseases"
+    __table_args__ = (
+        CheckConstraint("member_count >= 0", name="member_count_not_negative"),
+        CheckConstraint("question_count >= 0", name="question_count_not_negative"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     slug: Mapped[str] = mapped_column(String(120), unique=True)
@@ -22,8 +26,8 @@ class Disease(db.Model):
     search_text: Mapped[str] = mapped_column(Text, default="")
     overview: Mapped[str] = mapped_column(Text, default="")
     # Kept in step with the map entries and questions in the same transaction.
-    member_count: Mapped[int] = mapped_column(default=0)
-    question_count: Mapped[int] = mapped_column(default=0)
+    member_count: Mapped[int] = mapped_column(default=0, server_default="0")
+    question_count: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     def set_names(self, name: str, synonyms: list[str]) -> None:

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
 
 from forum.extensions import db
 from forum.models.base import utcnow
-from forum.models.users import User
 
 MAP_ROLES = {
     "patient": "Person with the disease",
@@ -26,6 +25,9 @@ class MapEntry(db.Model):
     __table_args__ = (
         UniqueConstraint("disease_id", "user_id", name="uq_map_entries_disease_user"),
         Index("ix_map_entries_disease_country", "disease_id", "country"),
+        CheckConstraint(
+            "role IN (" + ", ".join(f"'{role}'" for role in MAP_ROLES) + ")", name="role"
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -39,5 +41,3 @@ class MapEntry(db.Model):
     anonymous: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
-
-    user: Mapped[User] = relationship(lazy="raise")

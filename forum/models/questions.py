@@ -4,13 +4,21 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Select, String, Text, UniqueConstraint, select
+from sqlalchemy import (
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Select,
+    String,
+    Text,
+    UniqueConstraint,
+    select,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from forum.extensions import db
 from forum.models.base import utcnow
 from forum.models.diseases import Disease
-from forum.models.users import User
 
 
 class Question(db.Model):
@@ -19,6 +27,8 @@ class Question(db.Model):
         UniqueConstraint("disease_id", "slug", name="uq_questions_disease_slug"),
         UniqueConstraint("disease_id", "title_key", name="uq_questions_disease_title_key"),
         Index("ix_questions_ranking", "disease_id", "vote_count", "created_at", "id"),
+        CheckConstraint("vote_count >= 0", name="vote_count_not_negative"),
+        CheckConstraint("comment_count >= 0", name="comment_count_not_negative"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -31,14 +41,17 @@ class Question(db.Model):
     body_md: Mapped[str] = mapped_column(Text, default="")
     # Rendered and sanitized once when saved; pages never render Markdown.
     body_html: Mapped[str] = mapped_column(Text, default="")
-    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # Indexed: profiles list a member's questions, account deletion clears them.
+    author_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
     # Kept in step with the vote and comment rows in the same transaction.
-    vote_count: Mapped[int] = mapped_column(default=0)
-    comment_count: Mapped[int] = mapped_column(default=0)
+    vote_count: Mapped[int] = mapped_column(default=0, server_default="0")
+    comment_count: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
+    # Loaded on purpose only (members' profiles join it); never per row by accident.
     disease: Mapped[Disease] = relationship(lazy="raise")
-    author: Mapped[User | None] = relationship(lazy="raise")
 
     def __repr__(self) -> str:
         return f"<Question {self.slug}>"

@@ -51,8 +51,8 @@ def free_slug(disease_id: int, title: str) -> str:
     return f"{base}-{n}"
 
 
-def ask_question(disease: Disease, author: User, title: str, prompt: str = "") -> Question:
-    """Add a member's question to a disease (the caller commits).
+def ask_question(disease: Disease, author: User | None, title: str, prompt: str = "") -> Question:
+    """Add a question to a disease: a member's, or without an author (the caller commits).
 
     Raises DuplicateQuestion when the normalized title is taken. The disease's question
     count changes in the same transaction, by an UPDATE done in the database.
@@ -69,7 +69,7 @@ def ask_question(disease: Disease, author: User, title: str, prompt: str = "") -
             title=title,
             title_key=key,
             prompt=one_line(prompt),
-            author_id=author.id,
+            author_id=author.id if author else None,
         )
         try:
             # A savepoint: a concurrent request that took the title or slug first only

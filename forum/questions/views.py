@@ -16,8 +16,8 @@ from flask import (
 from flask_login import current_user, login_required
 
 from forum.extensions import db, limiter
-from forum.htmx import is_htmx, wants_fragment
-from forum.limits import member_or_address, only_when_done, setting
+from forum.htmx import is_htmx, may_answer_fragment, vary_on_htmx, wants_fragment
+from forum.limits import member_or_address, only_when_done, retry_after, setting
 from forum.models import Disease, Question
 from forum.models.diseases import disease_or_404
 from forum.models.questions import SORTS, question_by_slug, ranked_questions
@@ -82,6 +82,7 @@ def index(slug: str):
 
 
 @bp.route("/ask", methods=["GET", "POST"])
+@may_answer_fragment
 @limiter.limit(
     setting("RATELIMIT_QUESTION"),
     key_func=member_or_address,
@@ -112,20 +113,22 @@ def ask(slug: str):
 
 
 def _ask_response(disease, form, duplicate=None, error=None, status=None):
-    """The ask form with its errors: a fragment for htmx (200, so htmx swaps it), else a page."""
-    posted = request.method == "POST"
+    """The ask form, with its errors: the fragment for htmx, else the page.
+
+    200 when asked for; a refused post 422, a title another question has 409 (htmx alike).
+    """
     duplicate_url = _question_url(disease, duplicate) if duplicate else None
     context = dict(
         disease=disease, form=form, duplicate=duplicate, duplicate_url=duplicate_url, error=error
     )
-    if wants_fragment():
-        return render_template("questions/_ask_form.html", **context)
-    failed = posted and (form.errors or duplicate or error)
-    code = status or (422 if failed else 200)
-    return render_template("questions/ask.html", **context), code
+    if status is None:
+        status = 409 if duplicate else 422 if request.method == "POST" else 200
+    template = "questions/_ask_form.html" if wants_fragment() else "questions/ask.html"
+    return render_template(template, **context), status
 
 
 @bp.post("/<question_slug>/vote")
+@may_answer_fragment
 @limiter.limit(setting("RATELIMIT_VOTE"), key_func=member_or_address)
 def vote(slug: str, question_slug: str):
     """Toggle the current member's upvote on a question."""
@@ -144,24 +147,23 @@ def vote(slug: str, question_slug: str):
     except VoteRefused as refused:
         db.session.rollback()
         state = VoteState(count=question.vote_count, reason=str(refused), next=back)
-        return _vote_response(disease, question, state, notice=str(refused))
+        return _vote_response(disease, question, state, notice=str(refused), status=403)
     db.session.commit()
     state = VoteState(count=result.count, voted=result.voted, next=back)
     return _vote_response(disease, question, state)
 
 
 def _vote_response(disease, question, state: VoteState, notice: str | None = None, status=200):
-    """The vote button fragment for htmx; otherwise back to the page (303), or an error page."""
+    """The vote button fragment for htmx (with `status`); otherwise back to the page (303), or
+    for a refusal (403, 429) the error page saying why."""
     if wants_fragment():
-        return render_template(
+        html = render_template(
             "questions/_votes.html", disease=disease, question=question, votes={question.id: state}
         )
+        return html, status
     if status >= 400:
-        return render_template(
-            "errors/page.html", code=status, title="Slow down", message=notice
-        ), status
-    if notice:
-        flash(notice, "error")
+        title = "Slow down" if status == 429 else "Not allowed"
+        return render_template("errors/page.html", code=status, title=title, message=notice), status
     return redirect(state.next, 303)
 
 
@@ -171,7 +173,11 @@ def too_many_requests(exc):
     args = request.view_args or {}
     disease = disease_or_404(args.get("slug", ""))
     if request.endpoint == "questions.ask":
-        return _ask_response(disease, AskQuestionForm(), error=ASK_TOO_FAST, status=429)
+        response = make_response(
+            _ask_response(disease, AskQuestionForm(), error=ASK_TOO_FAST, status=429)
+        )
+        response.headers["Retry-After"] = str(retry_after())
+        return vary_on_htmx(response)
     if request.endpoint != "questions.vote":
         return exc
     question = _question_or_404(disease, args.get("question_slug", ""))
@@ -185,7 +191,9 @@ def too_many_requests(exc):
     )
     # The message belongs beside the button the member pressed, not in the page's alert region
     # (where forum.errors would put a 429), so the button fragment answers with it.
-    return make_response(_vote_response(disease, question, state, TOO_FAST, status=429))
+    response = make_response(_vote_response(disease, question, state, TOO_FAST, status=429))
+    response.headers["Retry-After"] = str(retry_after())
+    return vary_on_htmx(response)
 
 
 @bp.get("/<question_slug>")

@@ -5,13 +5,16 @@ from __future__ import annotations
 import os
 import shutil
 import threading
+from pathlib import Path
 
 import pytest
 from werkzeug.serving import make_server
 
 from forum.extensions import db
+from forum.seed import load_demo_content
 from tests.conftest import IN_CI, session_for
 
+CONTENT = Path(__file__).resolve().parents[2] / "content"
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 # As root and with no network, these keep Chromium from stalling on connections it cannot make.
 CHROMIUM_ARGS = [
@@ -56,6 +59,12 @@ def browser():
 
 
 @pytest.fixture
+def seeded(app):
+    """The demo content (forum/seed.py): diseases, articles, members, votes and the map."""
+    load_demo_content(CONTENT)
+
+
+@pytest.fixture
 def live_server(app):
     """The test's app served over HTTP on 127.0.0.1 in a background thread; yields its URL."""
     server = make_server("127.0.0.1", 0, app, threaded=True)
@@ -94,6 +103,13 @@ def assert_no_navigation(page):
 
 def check_no_navigation(page) -> bool:
     return page.evaluate("window.__stayed === true")
+
+
+def wait_for_htmx(page) -> None:
+    """Wait until htmx has no request in flight and nothing swapping or settling."""
+    page.wait_for_function(
+        "() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')"
+    )
 
 
 def release_database() -> None:

@@ -1,15 +1,11 @@
 """What a phone, keyboard or screen-reader user meets in the browser: no sideways scrolling,
 a skip link that moves focus, a focus ring that shows, and focus kept after an htmx vote."""
 
-from pathlib import Path
-
 import pytest
 from playwright.sync_api import expect
 
-from forum.seed import load_demo_content
 from tests.e2e.conftest import sign_in
 
-CONTENT = Path(__file__).resolve().parents[2] / "content"
 LATEST = "/diseases/scleromyxedema/questions/what-are-the-latest-advances-in-scleromyxedema"
 KEY_PAGES = [
     "/",
@@ -19,11 +15,6 @@ KEY_PAGES = [
     "/diseases/scleromyxedema/map",
     "/signup",
 ]
-
-
-@pytest.fixture
-def seeded(app):
-    load_demo_content(CONTENT)
 
 
 def page_width(page) -> tuple[int, int]:

@@ -9,14 +9,15 @@ import pytest
 from playwright.sync_api import expect
 
 from forum.extensions import db
-from forum.models import Comment, Question
-from tests.comment_factories import make_comment
+from forum.models import Comment, Disease, Question
 from tests.e2e.conftest import (
     assert_no_navigation,
     check_no_navigation,
     release_database,
     sign_in,
+    wait_for_htmx,
 )
+from tests.factories import make_comment
 
 
 @dataclass(frozen=True)
@@ -26,20 +27,19 @@ class Setup:
 
 
 @pytest.fixture
-def question(make) -> Setup:
-    """A question (as plain values, usable after the test's session is released)."""
-    disease = make.make_disease("Scleromyxedema")
-    question = make.make_question(disease, "What are the latest advances in Scleromyxedema?")
+def discussion(question) -> Setup:
+    """The question's id and page (plain values, usable after the test's session is released)."""
+    disease = db.session.get(Disease, question.disease_id)
     setup = Setup(question.id, f"/diseases/{disease.slug}/questions/{question.slug}")
     release_database()
     return setup
 
 
-def seed(question: Setup, parent_id: int | None = None, **fields) -> int:
+def seed(discussion: Setup, parent_id: int | None = None, **fields) -> int:
     """Store a comment (a reply to `parent_id` if given); gives its id."""
     parent = db.session.get(Comment, parent_id) if parent_id else None
     comment_id = make_comment(
-        db.session.get(Question, question.question_id), parent=parent, **fields
+        db.session.get(Question, discussion.question_id), parent=parent, **fields
     ).id
     release_database()
     return comment_id
@@ -59,9 +59,9 @@ def _deleted_at(comment_id: int):
     return deleted_at
 
 
-def test_post_reply_edit_and_delete_without_page_loads(app, page, question, member):
+def test_post_reply_edit_and_delete_without_page_loads(app, page, discussion, member):
     sign_in(page, app, member)
-    page.goto(question.path)
+    page.goto(discussion.path)
     assert_no_navigation(page)
 
     # Post a top-level comment.
@@ -101,8 +101,9 @@ def test_post_reply_edit_and_delete_without_page_loads(app, page, question, memb
 
     # Delete asks first: dismissing the dialog keeps the comment.
     page.once("dialog", lambda dialog: dialog.dismiss())
-    parent.get_by_role("button", name="Delete").click()
-    page.wait_for_timeout(300)
+    with page.expect_event("dialog"):
+        parent.get_by_role("button", name="Delete").click()
+    wait_for_htmx(page)
     expect(parent.locator(".comment-body")).to_have_text("None that I can see.")
     assert newest_comment().parent_id == first.id and _deleted_at(first.id) is None
 
@@ -118,9 +119,9 @@ def test_post_reply_edit_and_delete_without_page_loads(app, page, question, memb
     assert check_no_navigation(page), "a comment action reloaded the page"
 
 
-def test_a_guest_reply_error_keeps_the_text_and_the_scroll(page, question):
-    parent_id = seed(question, guest_name="Ana", body="Does anyone else itch?")
-    page.goto(question.path)
+def test_a_guest_reply_error_keeps_the_text_and_the_scroll(page, discussion):
+    parent_id = seed(discussion, guest_name="Ana", body="Does anyone else itch?")
+    page.goto(discussion.path)
     assert_no_navigation(page)
 
     page.locator(f"#comment-{parent_id}").get_by_role("link", name="Reply").click()
@@ -141,12 +142,12 @@ def test_a_guest_reply_error_keeps_the_text_and_the_scroll(page, question):
     assert check_no_navigation(page)
 
 
-def test_folded_replies_load_in_place(app, page, question):
+def test_folded_replies_load_in_place(app, page, discussion):
     app.config["REPLIES_SHOWN"] = 1
-    root_id = seed(question, body="root")
+    root_id = seed(discussion, body="root")
     for n in range(3):
-        seed(question, root_id, body=f"reply {n}")
-    page.goto(question.path)
+        seed(discussion, root_id, body=f"reply {n}")
+    page.goto(discussion.path)
     assert_no_navigation(page)
 
     page.get_by_role("link", name="Show 2 more replies").click()
@@ -155,10 +156,10 @@ def test_folded_replies_load_in_place(app, page, question):
     assert check_no_navigation(page)
 
 
-def test_post_reply_edit_and_delete_without_javascript(app, page_nojs, question, member):
+def test_post_reply_edit_and_delete_without_javascript(app, page_nojs, discussion, member):
     page = page_nojs
     sign_in(page, app, member)
-    page.goto(question.path)
+    page.goto(discussion.path)
 
     page.get_by_label("Your comment").fill("Posted without JavaScript.")
     page.get_by_role("button", name="Post comment").click()
@@ -197,27 +198,29 @@ def test_post_reply_edit_and_delete_without_javascript(app, page_nojs, question,
     assert _deleted_at(reply.id) is None
     page.locator(f"#comment-{reply.id}").get_by_role("button", name="Delete").click()
     page.get_by_role("button", name="Delete comment").click()
-    page.wait_for_url(re.compile(rf"{question.path}#comments$"))
+    page.wait_for_url(re.compile(rf"{discussion.path}#comments$"))
     expect(page.locator(f"#comment-{reply.id}")).to_have_count(0)
     expect(page.locator(f"#comment-{first.id}")).to_contain_text("Posted without JavaScript.")
 
 
-def test_folded_replies_without_javascript_link_to_the_whole_thread(app, page_nojs, question):
+def test_folded_replies_without_javascript_link_to_the_whole_thread(app, page_nojs, discussion):
     app.config["REPLIES_SHOWN"] = 1
-    root_id = seed(question, body="root")
+    root_id = seed(discussion, body="root")
     for n in range(3):
-        seed(question, root_id, body=f"reply {n}")
-    page_nojs.goto(question.path)
+        seed(discussion, root_id, body=f"reply {n}")
+    page_nojs.goto(discussion.path)
     page_nojs.get_by_role("link", name="Show 2 more replies").click()
     page_nojs.wait_for_url(re.compile(rf"/comments/{root_id}#comment-{root_id}$"))
     expect(page_nojs.locator("article.comment")).to_have_count(4)
 
 
-def test_an_htmx_reply_keeps_the_scroll_position(page, question):
-    ids = [seed(question, guest_name=f"Person {n}", body=f"Comment {n}. " * 40) for n in range(10)]
+def test_an_htmx_reply_keeps_the_scroll_position(page, discussion):
+    ids = [
+        seed(discussion, guest_name=f"Person {n}", body=f"Comment {n}. " * 40) for n in range(10)
+    ]
     parent_id = ids[3]  # with plenty below, so the page never runs short of content
     page.set_viewport_size({"width": 390, "height": 700})
-    page.goto(question.path)
+    page.goto(discussion.path)
     assert_no_navigation(page)
 
     parent = page.locator(f"#comment-{parent_id}")
@@ -235,18 +238,18 @@ def test_an_htmx_reply_keeps_the_scroll_position(page, question):
     reply = page.locator(f"#comment-{parent_id} + article.comment")
     expect(reply).to_contain_text("Same for me.")
     expect(page.locator(f"#reply-form-{parent_id}")).to_have_count(0)
-    page.wait_for_timeout(300)  # let htmx settle and any scrolling happen
+    wait_for_htmx(page)  # the swap settled, and any scrolling it caused happened
     assert page.evaluate("window.scrollY") == before
     assert parent.evaluate("el => el.getBoundingClientRect().top") == parent_top
     assert reply.evaluate("el => el.getBoundingClientRect().top") < 700
     assert check_no_navigation(page)
 
 
-def test_unfolding_a_thread_after_a_live_reply_shows_each_comment_once(app, page, question):
+def test_unfolding_a_thread_after_a_live_reply_shows_each_comment_once(app, page, discussion):
     app.config["REPLIES_SHOWN"] = 1
-    root_id = seed(question, body="root")
-    reply_ids = [seed(question, root_id, body=f"reply {n}") for n in range(3)]
-    page.goto(question.path)
+    root_id = seed(discussion, body="root")
+    reply_ids = [seed(discussion, root_id, body=f"reply {n}") for n in range(3)]
+    page.goto(discussion.path)
     assert_no_navigation(page)
 
     shown = page.locator(f"#comment-{reply_ids[0]}")
@@ -269,10 +272,10 @@ def test_unfolding_a_thread_after_a_live_reply_shows_each_comment_once(app, page
 
 
 @pytest.mark.parametrize("width", [390, 1280])
-def test_a_deep_thread_stays_readable_on_phone_and_desktop(app, page, question, width):
+def test_a_deep_thread_stays_readable_on_phone_and_desktop(app, page, discussion, width):
     parent_id = None
     for n in range(12):
-        parent_id = seed(question, parent_id, guest_name="Ana", body=f"Level {n}. " * 30)
+        parent_id = seed(discussion, parent_id, guest_name="Ana", body=f"Level {n}. " * 30)
     page.set_viewport_size({"width": width, "height": 900})
     page.goto(f"/comments/{parent_id}")
 

@@ -1,28 +1,18 @@
 """A member joins a disease's map, sees their country shaded and finds themselves listed."""
 
 import re
-from pathlib import Path
 
-import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
 from forum.extensions import db
 from forum.models import Disease
-from forum.seed import load_demo_content
 from tests.e2e.conftest import (
     assert_no_navigation,
     check_no_navigation,
     release_database,
     sign_in,
 )
-
-CONTENT = Path(__file__).resolve().parents[2] / "content"
-
-
-@pytest.fixture
-def seeded(app):
-    load_demo_content(CONTENT)
 
 
 def test_join_the_map_and_find_yourself(seeded, app, make, page):

@@ -1,19 +1,8 @@
 """A visitor finds Scleromyxedema from the home page and reaches its latest-advances article."""
 
-from pathlib import Path
-
-import pytest
 from playwright.sync_api import expect
 
-from forum.seed import load_demo_content
 from tests.e2e.conftest import assert_no_navigation, check_no_navigation
-
-CONTENT = Path(__file__).resolve().parents[2] / "content"
-
-
-@pytest.fixture
-def seeded(app):
-    load_demo_content(CONTENT)
 
 
 def test_search_follow_and_read_the_latest_advances(seeded, page):

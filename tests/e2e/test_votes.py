@@ -16,9 +16,8 @@ from tests.e2e.conftest import (
 
 
 @pytest.fixture
-def question(make):
+def question_id(make, disease):
     """The id of a question with 2 votes (a plain int: it stays usable after the session ends)."""
-    disease = make.make_disease("Scleromyxedema")
     make.make_question(disease, "Is it contagious?", votes=1)
     question_id = make.make_question(disease, "Is it hereditary?", votes=2).id
     release_database()
@@ -29,10 +28,10 @@ def vote_box(page, question_id):
     return page.locator(f"#question-{question_id}-votes")
 
 
-def test_member_upvotes_in_place_and_takes_it_back(page, live_server, app, make, question):
+def test_member_upvotes_in_place_and_takes_it_back(page, live_server, app, make, question_id):
     sign_in(page, app, make.make_user())
     page.goto("/diseases/scleromyxedema")
-    box = vote_box(page, question)
+    box = vote_box(page, question_id)
     expect(box.get_by_role("button")).to_have_attribute("aria-pressed", "false")
     expect(box.locator(".vote-count")).to_have_text("2")
     assert_no_navigation(page)
@@ -56,17 +55,17 @@ def test_member_upvotes_in_place_and_takes_it_back(page, live_server, app, make,
 
 
 def test_upvote_without_javascript_returns_to_the_same_place(
-    page_nojs, live_server, app, make, question
+    page_nojs, live_server, app, make, question_id
 ):
     page = page_nojs
     sign_in(page, app, make.make_user())
     page.goto("/diseases/scleromyxedema/questions?sort=new")
-    box = vote_box(page, question)
+    box = vote_box(page, question_id)
 
     box.get_by_role("button").click()
 
     expect(page).to_have_url(
-        re.compile(rf"/diseases/scleromyxedema/questions\?sort=new#question-{question}$")
+        re.compile(rf"/diseases/scleromyxedema/questions\?sort=new#question-{question_id}$")
     )
     expect(box.locator(".vote-count")).to_have_text("3")
     expect(box.get_by_role("button")).to_have_attribute("aria-pressed", "true")
@@ -77,10 +76,10 @@ def test_upvote_without_javascript_returns_to_the_same_place(
     expect(box.get_by_role("button")).to_have_attribute("aria-pressed", "false")
 
 
-def test_visitor_who_upvotes_is_sent_to_login(page, question):
+def test_visitor_who_upvotes_is_sent_to_login(page, question_id):
     page.goto("/diseases/scleromyxedema")
 
-    vote_box(page, question).get_by_role("button").click()
+    vote_box(page, question_id).get_by_role("button").click()
 
     expect(page).to_have_url(re.compile(r"/login\?next=/diseases/scleromyxedema"))
 
@@ -88,18 +87,18 @@ def test_visitor_who_upvotes_is_sent_to_login(page, question):
 def test_own_question_button_is_disabled_and_says_why(page, live_server, app, make):
     author = make.make_user()
     disease = make.make_disease("Scleromyxedema")
-    question = make.make_question(disease, "Can diet help?", author_id=author.id).id
+    question_id = make.make_question(disease, "Can diet help?", author_id=author.id).id
     sign_in(page, app, author)
 
     page.goto("/diseases/scleromyxedema")
 
-    box = vote_box(page, question)
+    box = vote_box(page, question_id)
     expect(box.get_by_role("button")).to_be_disabled()
     expect(box).to_contain_text("cannot upvote")
 
 
 def test_member_asks_a_question_and_fixes_a_mistake_in_place(
-    page, live_server, app, make, question
+    page, live_server, app, make, question_id
 ):
     sign_in(page, app, make.make_user())
     page.goto("/diseases/scleromyxedema")
@@ -122,12 +121,12 @@ def test_member_asks_a_question_and_fixes_a_mistake_in_place(
 
 
 def test_visitor_upvoting_in_the_aside_logs_in_and_comes_back_to_the_question(
-    page, live_server, app, make, question
+    page, live_server, app, make, question_id
 ):
     make.make_user("rosa_reader")  # factories' password: "correct horse battery"
     release_database()
     page.goto("/diseases/scleromyxedema/questions/is-it-contagious")
-    box = vote_box(page, question)  # "Is it hereditary?" in the other top questions
+    box = vote_box(page, question_id)  # "Is it hereditary?" in the other top questions
 
     box.get_by_role("button").click()
     page.get_by_label("Username").fill("rosa_reader")
@@ -135,17 +134,17 @@ def test_visitor_upvoting_in_the_aside_logs_in_and_comes_back_to_the_question(
     page.get_by_role("button", name=re.compile("Log in", re.I)).click()
 
     expect(page).to_have_url(
-        re.compile(rf"/diseases/scleromyxedema/questions/is-it-contagious#question-{question}$")
+        re.compile(rf"/diseases/scleromyxedema/questions/is-it-contagious#question-{question_id}$")
     )
     expect(box.get_by_role("button")).to_have_attribute("aria-pressed", "false")
     box.get_by_role("button").click()
     expect(box.locator(".vote-count")).to_have_text("3")
 
 
-def test_a_double_click_counts_once(page, live_server, app, make, question):
+def test_a_double_click_counts_once(page, live_server, app, make, question_id):
     sign_in(page, app, make.make_user())
     page.goto("/diseases/scleromyxedema")
-    box = vote_box(page, question)
+    box = vote_box(page, question_id)
 
     box.get_by_role("button").dblclick()
 
@@ -156,12 +155,12 @@ def test_a_double_click_counts_once(page, live_server, app, make, question):
 
 
 @pytest.mark.parametrize("width", [390, 1280])
-def test_question_page_vote_button_stays_inside_the_card(page, make, question, width):
+def test_question_page_vote_button_stays_inside_the_card(page, make, question_id, width):
     page.set_viewport_size({"width": width, "height": 900})
     page.goto("/diseases/scleromyxedema/questions/is-it-hereditary")
 
     card = page.locator("article.question").bounding_box()
-    button = vote_box(page, question).get_by_role("button").bounding_box()
+    button = vote_box(page, question_id).get_by_role("button").bounding_box()
     title = page.get_by_role("heading", level=1).bounding_box()
 
     assert button["x"] >= card["x"] + 8, (button, card)
