@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from forum import config
+from forum import config, observability
 from forum.database import configure_engine
 from forum.extensions import csrf, db, limiter, login_manager, migrate
 
@@ -33,6 +32,7 @@ def create_app(overrides: dict | None = None) -> Flask:
         hops = app.config["PROXY_FIX"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
+    observability.init_app(app)
     _init_extensions(app)
     _register_blueprints(app)
 
@@ -42,16 +42,13 @@ def create_app(overrides: dict | None = None) -> Flask:
     security.register(app)
     templating.register(app)
     cli.register(app)
-
-    if not app.debug and not app.testing:
-        logging.basicConfig(level=logging.INFO)
     return app
 
 
 def _init_extensions(app: Flask) -> None:
     db.init_app(app)
     with app.app_context():
-        configure_engine(db.engine)
+        configure_engine(db.engine, connect_timeout=app.config["DATABASE_CONNECT_TIMEOUT"])
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)
     limiter.init_app(app)
@@ -67,7 +64,7 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from forum import auth, comments, diseases, home, maps, members, questions
+    from forum import auth, comments, diseases, health, home, maps, members, questions
 
-    for module in (home, diseases, questions, comments, maps, auth, members):
+    for module in (home, health, diseases, questions, comments, maps, auth, members):
         app.register_blueprint(module.bp)
