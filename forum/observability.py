@@ -58,9 +58,6 @@ class JsonFormatter(logging.Formatter):
             "message": record.getMessage(),
             "pid": record.process,
         }
-        request_id = current_request_id()
-        if request_id is not None:
-            entry["request_id"] = request_id
         for key, value in record.__dict__.items():
             if key not in _RECORD_ATTRIBUTES and not key.startswith("_"):
                 entry[key] = value
@@ -86,6 +83,27 @@ def configure_logging(level: int = logging.INFO) -> None:
     handler.setFormatter(JsonFormatter())
     root.addHandler(handler)
     root.setLevel(level)
+
+
+def _stamp_request_ids() -> None:
+    """Make every log record created during a request carry that request's id.
+
+    Stamped when the record is made, not when it is written, so a handler that writes later
+    (or a test reading captured records) still sees the right id.
+    """
+    previous = logging.getLogRecordFactory()
+    if getattr(previous, "stamps_request_ids", False):
+        return
+
+    def factory(*args, **kwargs):
+        record = previous(*args, **kwargs)
+        request_id = current_request_id()
+        if request_id is not None:
+            record.request_id = request_id
+        return record
+
+    factory.stamps_request_ids = True
+    logging.setLogRecordFactory(factory)
 
 
 def current_request_id() -> str | None:
@@ -142,6 +160,7 @@ def _finish_request(response: Response) -> Response:
 
 def init_app(app: Flask) -> None:
     """Give every request an id and a log line; log errors as JSON when not testing."""
+    _stamp_request_ids()
     app.before_request_funcs.setdefault(None, []).insert(0, _start_request)
     app.after_request(_finish_request)
     if not app.debug and not app.testing:
