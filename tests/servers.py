@@ -522,7 +522,8 @@ class Nginx:
         mime = "include /etc/nginx/mime.types;" if Path("/etc/nginx/mime.types").exists() else ""
         self.conf = self.prefix / "nginx.conf"
         self.conf.write_text(
-            "worker_processes 2;\n"
+            # One worker: its round robin alone picks the instance, so turns alternate.
+            "worker_processes 1;\n"
             "events { worker_connections 256; }\n"
             "http {\n"
             f"    {mime}\n"

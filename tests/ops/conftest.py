@@ -143,10 +143,10 @@ def started_requests(notes: Path) -> dict[str, int]:
     return begun
 
 
-def signed_in_headers(app, user) -> dict[str, str]:
-    """A signed session cookie for `user` holding a CSRF token, and that token's header."""
+def signed_in_headers(app, user=None) -> dict[str, str]:
+    """A signed session cookie (for `user`, or a visitor) with a CSRF token, and its header."""
     raw = os.urandom(20).hex()
-    session = {**session_for(user), "csrf_token": raw}
+    session = {**(session_for(user) if user else {}), "csrf_token": raw}
     cookie = app.session_interface.get_signing_serializer(app).dumps(session)
     token = URLSafeTimedSerializer(app.secret_key, salt="wtf-csrf-token").dumps(raw)
     return {
