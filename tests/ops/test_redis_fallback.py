@@ -59,12 +59,12 @@ def test_limits_survive_redis_going_away_and_return_to_it(
     redis_server.start()
     # Flask-Limiter looks for Redis again after a back-off (1, 2, 4 ... seconds).
     statuses = []
-    wait_for(
-        lambda: statuses.append(_failed_login(server.port, headers)) or RECOVERED in _messages(server),
-        40,
-        "Flask-Limiter to find Redis again",
-        interval=0.2,
-    )
+
+    def back_on_redis() -> bool:
+        statuses.append(_failed_login(server.port, headers))
+        return RECOVERED in _messages(server)
+
+    wait_for(back_on_redis, 40, "Flask-Limiter to find Redis again", interval=0.2)
     after = _failed_login(server.port, headers)
 
     print(

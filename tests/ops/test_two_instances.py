@@ -195,7 +195,9 @@ def test_a_member_logs_in_through_nginx_and_acts_on_both_instances(cluster):
     comments_path = f"/questions/{cluster.question_id}/comments"
     statuses = [
         browser.send(
-            "POST", comments_path, {"body": f"Posted through nginx, number {n}."},
+            "POST",
+            comments_path,
+            {"body": f"Posted through nginx, number {n}."},
             {"X-CSRFToken": token},
         ).status
         for n in range(4)
@@ -233,9 +235,7 @@ def test_a_rate_limit_counts_across_both_instances(cluster):
     # Counted apart, each instance would have seen at most three and let all five through.
     assert statuses == [422] * ACCOUNT_LIMIT + [429]
     posts = _posts_by_instance(cluster, "/login")
-    assert all(
-        any(e["status"] in (422, 429) for e in instance_posts) for instance_posts in posts
-    )
+    assert all(any(e["status"] in (422, 429) for e in instance_posts) for instance_posts in posts)
 
 
 class Trickler(threading.Thread):
@@ -278,8 +278,11 @@ def test_slow_clients_through_nginx_do_not_block_the_site(cluster):
             request(cluster.instances[0].port, "GET", "/healthz", timeout=1)
     finally:
         direct.stop()
-    wait_for(lambda: request(cluster.instances[0].port, "GET", "/healthz").status == 200, 40,
-             "the instance to be free again")
+    wait_for(
+        lambda: request(cluster.instances[0].port, "GET", "/healthz").status == 200,
+        40,
+        "the instance to be free again",
+    )
 
     # ... through nginx, two of them (one per instance's worker) hold nothing.
     tricklers = [Trickler(cluster.port, tls=True) for _ in range(2)]
@@ -291,8 +294,10 @@ def test_slow_clients_through_nginx_do_not_block_the_site(cluster):
         for trickler in tricklers:
             trickler.stop()
     slowest = max(a.seconds for a in answers)
-    print(f"\nFIGURE slow clients: /healthz through nginx beside 2 tricklers, slowest "
-          f"{slowest * 1000:.0f} ms of {len(answers)}")
+    print(
+        f"\nFIGURE slow clients: /healthz through nginx beside 2 tricklers, slowest "
+        f"{slowest * 1000:.0f} ms of {len(answers)}"
+    )
     assert [a.status for a in answers] == [200] * 6
     assert slowest < 1
 
@@ -335,8 +340,10 @@ def test_an_instance_restarted_under_load_loses_no_request(cluster):
 
     statuses = sorted({o.status for o in outcomes if o.kind == "answered"})
     failed = [o for o in outcomes if o.kind != "answered" or o.status not in (200, 303)]
-    print(f"\nFIGURE rolling restart: {len(outcomes)} requests through nginx while one instance "
-          f"stopped and started, statuses {statuses}, failed {len(failed)}")
+    print(
+        f"\nFIGURE rolling restart: {len(outcomes)} requests through nginx while one instance "
+        f"stopped and started, statuses {statuses}, failed {len(failed)}"
+    )
     assert failed == []
 
 
