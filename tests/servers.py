@@ -41,12 +41,61 @@ def require(condition: bool, message: str) -> None:
     pytest.skip(message)
 
 
-def find_tool(name: str, *candidates: str) -> str | None:
-    """The path of an executable: the first existing candidate, else one on PATH."""
+def find_tool(name: str, *candidates: str, env: str | None = None) -> str | None:
+    """The path of an executable: `env`'s value when that variable is set (a path that does not
+    exist means "none here"), else the first existing candidate, else one on PATH."""
+    if env and os.environ.get(env):
+        path = os.environ[env]
+        return path if os.access(path, os.X_OK) else None
     for candidate in candidates:
         if os.access(candidate, os.X_OK):
             return candidate
     return shutil.which(name)
+
+
+def require_nginx() -> str:
+    """Debian's nginx (or NGINX_PATH), and openssl for a test certificate; else skip."""
+    path = find_tool("nginx", "/usr/sbin/nginx", env="NGINX_PATH")
+    require(
+        path is not None,
+        "ops test needs nginx, not found: install Debian's package (`apt-get install nginx`) "
+        "or set NGINX_PATH.",
+    )
+    require(
+        shutil.which("openssl") is not None,
+        "ops test needs openssl for a test certificate, not found (`apt-get install openssl`).",
+    )
+    return path
+
+
+def require_redis_server() -> str:
+    """redis-server (or REDIS_SERVER_PATH); else skip."""
+    path = find_tool("redis-server", "/usr/bin/redis-server", env="REDIS_SERVER_PATH")
+    require(
+        path is not None,
+        "ops test needs redis-server, not found: install Debian's package "
+        "(`apt-get install redis-server`) or set REDIS_SERVER_PATH.",
+    )
+    return path
+
+
+def require_postgres_bin() -> Path:
+    """PostgreSQL's server binaries, and a user to run them as; else skip."""
+    folder = postgres_bin()
+    require(
+        folder is not None,
+        "ops test needs PostgreSQL server binaries (initdb, postgres), not found in "
+        "/usr/lib/postgresql/*/bin or on PATH; install Debian's `postgresql` package or set "
+        "POSTGRES_BIN_DIR.",
+    )
+    if os.geteuid() == 0:
+        import pwd
+
+        try:
+            pwd.getpwnam("postgres")
+        except KeyError:
+            require(False, "ops test runs initdb, which as root needs a `postgres` user to run as.")
+    return folder
 
 
 def free_port() -> int:
@@ -314,6 +363,10 @@ POSTGRES_BIN_DIRS = sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=Tr
 
 
 def postgres_bin() -> Path | None:
+    """PostgreSQL's server binaries: POSTGRES_BIN_DIR, Debian's folder, or initdb on PATH."""
+    if os.environ.get("POSTGRES_BIN_DIR"):
+        folder = Path(os.environ["POSTGRES_BIN_DIR"])
+        return folder if (folder / "initdb").exists() else None
     for folder in POSTGRES_BIN_DIRS:
         if (folder / "initdb").exists():
             return folder

@@ -14,11 +14,10 @@ from gunicorn.config import KNOWN_SETTINGS
 from forum.config import load
 from tests.servers import (
     Nginx,
-    find_tool,
     free_port,
     nginx_site,
     request,
-    require,
+    require_nginx,
     self_signed_certificate,
 )
 
@@ -163,11 +162,7 @@ def _nginx_conf() -> str:
 @pytest.fixture
 def lone_nginx(tmp_path):
     """nginx with deploy/nginx.conf and no app behind it: what it serves by itself."""
-    executable = find_tool("nginx", "/usr/sbin/nginx")
-    require(
-        executable is not None,
-        "ops tests skipped: no nginx; install Debian's `nginx` package (`apt-get install nginx`).",
-    )
+    executable = require_nginx()
     cert, key = self_signed_certificate(tmp_path)
     port = free_port()
     nginx = Nginx(executable, nginx_site(port, free_port(), [free_port()], cert, key))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import uuid
 from pathlib import Path
 
@@ -18,9 +17,8 @@ from tests.servers import (
     Gunicorn,
     PrivatePostgres,
     RedisServer,
-    find_tool,
-    postgres_bin,
-    require,
+    require_postgres_bin,
+    require_redis_server,
 )
 
 TEMPLATE_DATABASE = "forum_ops_template"
@@ -31,17 +29,7 @@ SECRET = "test-secret-key"
 @pytest.fixture(scope="session")
 def private_postgres():
     """A PostgreSQL server of the session's own, with a migrated template database."""
-    bin_dir = postgres_bin()
-    require(
-        bin_dir is not None,
-        "ops tests skipped: no PostgreSQL server binaries (initdb, postgres) found in "
-        "/usr/lib/postgresql/*/bin or on PATH; install Debian's `postgresql` package.",
-    )
-    if os.geteuid() == 0:
-        require(
-            _user_exists("postgres"),
-            "ops tests skipped: running as root, initdb needs the `postgres` user to run as.",
-        )
+    bin_dir = require_postgres_bin()
     server = PrivatePostgres(bin_dir)
     try:
         server.start()
@@ -68,26 +56,11 @@ def pg_database(private_postgres):
 @pytest.fixture
 def redis_server(tmp_path):
     """A private redis-server on a free port, stopped at the end."""
-    executable = find_tool("redis-server", "/usr/bin/redis-server")
-    require(
-        executable is not None,
-        "ops tests skipped: no redis-server; install Debian's `redis-server` package.",
-    )
+    executable = require_redis_server()
     server = RedisServer(executable, tmp_path / "redis.log")
     server.start()
     yield server
     server.stop()
-
-
-@pytest.fixture
-def nginx_executable():
-    executable = find_tool("nginx", "/usr/sbin/nginx")
-    require(
-        executable is not None,
-        "ops tests skipped: no nginx; install Debian's `nginx` package (`apt-get install nginx`).",
-    )
-    require(shutil.which("openssl") is not None, "ops tests skipped: no openssl for a test cert.")
-    return executable
 
 
 @pytest.fixture
@@ -153,20 +126,3 @@ def signed_in_headers(app, user=None) -> dict[str, str]:
         "Cookie": f"{app.config['SESSION_COOKIE_NAME']}={cookie}",
         "X-CSRFToken": token,
     }
-
-
-def _user_exists(name: str) -> bool:
-    import pwd
-
-    try:
-        pwd.getpwnam(name)
-    except KeyError:
-        return False
-    return True
-
-
-def log_excerpt(path: Path, lines: int = 40) -> str:
-    """The end of a log file, for failure messages."""
-    if not path.exists():
-        return ""
-    return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])

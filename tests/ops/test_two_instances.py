@@ -31,12 +31,12 @@ from tests.servers import (
     LoadGenerator,
     Nginx,
     RedisServer,
-    find_tool,
     free_port,
     logged_at,
     nginx_site,
     request,
-    require,
+    require_nginx,
+    require_redis_server,
     self_signed_certificate,
     wait_for,
 )
@@ -60,16 +60,8 @@ class Cluster:
 @pytest.fixture(scope="module")
 def cluster(private_postgres, tmp_path_factory):
     """nginx on a free HTTPS port balancing two single-worker gunicorn instances."""
-    nginx_executable = find_tool("nginx", "/usr/sbin/nginx")
-    require(
-        nginx_executable is not None,
-        "ops tests skipped: no nginx; install Debian's `nginx` package (`apt-get install nginx`).",
-    )
-    redis_executable = find_tool("redis-server", "/usr/bin/redis-server")
-    require(
-        redis_executable is not None,
-        "ops tests skipped: no redis-server; install Debian's `redis-server` package.",
-    )
+    nginx_executable = require_nginx()
+    redis_executable = require_redis_server()
     folder = tmp_path_factory.mktemp("cluster")
     name = f"forum_ops_{uuid.uuid4().hex[:10]}"
     private_postgres.execute(f'CREATE DATABASE "{name}" TEMPLATE "{TEMPLATE_DATABASE}"')
