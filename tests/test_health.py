@@ -110,3 +110,27 @@ def test_both_checks_fail_when_the_database_does(app, client, monkeypatch):
 
 def test_there_is_exactly_one_migration_head():
     assert len(code_heads()) == 1
+
+
+class _Stop(Exception):
+    pass
+
+
+def test_a_postgresql_connection_gives_up_after_the_configured_timeout(monkeypatch):
+    from sqlalchemy import event
+
+    monkeypatch.setenv("DATABASE_CONNECT_TIMEOUT", "3")
+    app = make_test_app("postgresql+psycopg://forum@127.0.0.1:1/forum")
+    seen = {}
+
+    def capture(dialect, record, cargs, cparams):
+        seen.update(cparams)
+        raise _Stop
+
+    with app.app_context():
+        event.listen(db.engine, "do_connect", capture)
+        with pytest.raises(_Stop):
+            db.engine.connect()
+        db.engine.dispose()
+
+    assert seen["connect_timeout"] == 3

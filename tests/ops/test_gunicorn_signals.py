@@ -226,3 +226,32 @@ def _alive(pid: int) -> bool:
     except ProcessLookupError:
         return False
     return True
+
+
+def test_a_reload_with_hup_replaces_the_workers_without_losing_a_request(
+    database_url, thread_page, start_gunicorn
+):
+    # Retired workers let go of the listening socket; the master and new workers keep it.
+    server = start_gunicorn(_env(database_url))
+    old = server.worker_pids()
+    load = LoadGenerator(server.port, _mixed_load(thread_page), threads=4).start()
+    try:
+        wait_for(lambda: load.count("answered") >= 20, 60, "answers before the reload")
+        os.kill(server.pid, signal.SIGHUP)
+        wait_for(
+            lambda: len(server.worker_pids()) == 2 and not server.worker_pids() & old,
+            30,
+            "new workers in place of the old",
+        )
+        reloaded_at = time.monotonic()
+        wait_for(
+            lambda: load.count("answered", since=reloaded_at) >= 20, 60, "answers after the reload"
+        )
+    finally:
+        outcomes = load.stop()
+
+    kinds = Counter(o.kind for o in outcomes)
+    print(f"\nFIGURE hup: {len(outcomes)} requests across a reload, {dict(kinds)}")
+    assert kinds == Counter({"answered": len(outcomes)})
+    assert {o.status for o in outcomes} <= {200, 303}
+    _assert_nothing_half_written(thread_page["question_id"])
