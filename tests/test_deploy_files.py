@@ -123,8 +123,10 @@ def test_the_systemd_unit_runs_gunicorn_with_a_stop_timeout_above_the_graceful_o
     unit.read(ROOT / "deploy" / "rarecircle.service")
     service = unit["Service"]
 
-    assert service["ExecStart"].endswith("/gunicorn -c gunicorn.conf.py wsgi:app")
-    assert "PORT=%i" in service["Environment"] and "FORUM_ENV=production" in service["Environment"]
+    assert service["ExecStart"].endswith(
+        "/gunicorn -c gunicorn.conf.py --bind 127.0.0.1:%i wsgi:app"
+    )
+    assert "FORUM_ENV=production" in service["Environment"]
     assert service["KillSignal"] == "SIGTERM" and service["Type"] == "notify"
     graceful = int(re.search(r'"GUNICORN_GRACEFUL_TIMEOUT", "(\d+)"', _gunicorn_conf()).group(1))
     assert int(service["TimeoutStopSec"]) > graceful
