@@ -22,6 +22,7 @@ import uuid
 from datetime import UTC, datetime
 
 from flask import Flask, Response, current_app, g, has_request_context, request
+from sqlalchemy import inspect
 from sqlalchemy.exc import StatementError
 
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -135,7 +136,11 @@ def _user_id() -> int | None:
     user = g.get("_login_user")
     if user is None or not getattr(user, "is_authenticated", False):
         return None
-    return getattr(user, "id", None)
+    # The id from the session's identity map: a member expired by a commit is not reloaded.
+    state = inspect(user, raiseerr=False)
+    if state is not None and state.identity:
+        return state.identity[0]
+    return None
 
 
 def _finish_request(response: Response) -> Response:

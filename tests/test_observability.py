@@ -8,6 +8,7 @@ import logging
 import pytest
 from sqlalchemy.exc import OperationalError
 
+from forum import observability
 from forum.observability import JsonFormatter
 from tests.conftest import HTMX
 
@@ -166,3 +167,25 @@ def test_lines_outside_a_request_are_json_too():
 
     assert line["message"] == "Booting worker" and line["level"] == "info"
     assert "request_id" not in line
+
+
+def test_logging_a_members_request_costs_no_query(
+    member_client, member, make, count_queries, monkeypatch
+):
+    question = make.make_question(make.make_disease(), "Is it hereditary?")
+    member_id = member.id
+    seen = []
+    original = observability._user_id
+
+    def counted():
+        with count_queries() as queries:
+            user_id = original()
+        seen.append((user_id, queries.count))
+        return user_id
+
+    monkeypatch.setattr(observability, "_user_id", counted)
+    response = member_client.post(f"/questions/{question.id}/comments", data={"body": "First."})
+
+    # The member was loaded, then expired by the commit: the log reads the id without a query.
+    assert response.status_code == 303
+    assert seen == [(member_id, 0)]

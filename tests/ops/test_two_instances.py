@@ -204,8 +204,12 @@ def test_a_member_logs_in_through_nginx_and_acts_on_both_instances(cluster):
     assert {e["user_id"] for posts in per_instance for e in posts} == {cluster.member_id}
     # nginx's request id reached the app and came back, and both logs name the same id.
     assert re.fullmatch(r"[0-9a-f]{32}", page.headers["x-request-id"])
-    nginx_ids = {e["request_id"] for e in cluster.nginx.access_log()}
-    assert page.headers["x-request-id"] in nginx_ids
+    # nginx writes its line once the answer has gone out: poll for it.
+    wait_for(
+        lambda: page.headers["x-request-id"] in {e["request_id"] for e in cluster.nginx.access_log()},
+        10,
+        "nginx's access log line for the request",
+    )
     # The HTTP port only sends people to HTTPS.
     plain = request(cluster.http_port, "GET", "/login?next=/account")
     assert plain.status == 301
