@@ -205,8 +205,9 @@ def test_a_member_logs_in_through_nginx_and_acts_on_both_instances(cluster):
     # nginx's request id reached the app and came back, and both logs name the same id.
     assert re.fullmatch(r"[0-9a-f]{32}", page.headers["x-request-id"])
     # nginx writes its line once the answer has gone out: poll for it.
+    request_id = page.headers["x-request-id"]
     wait_for(
-        lambda: page.headers["x-request-id"] in {e["request_id"] for e in cluster.nginx.access_log()},
+        lambda: request_id in {e["request_id"] for e in cluster.nginx.access_log()},
         10,
         "nginx's access log line for the request",
     )
