@@ -57,14 +57,22 @@ def _init_extensions(app: Flask) -> None:
     login_manager.login_message = "Please log in to continue."
     login_manager.login_message_category = "info"
 
-    from forum import auth
+    from forum.auth.sessions import load_user
+    from forum.redirects import unauthorized
 
-    login_manager.user_loader(auth.load_user)
-    login_manager.unauthorized_handler(auth.unauthorized)
+    login_manager.user_loader(load_user)
+    login_manager.unauthorized_handler(unauthorized)
 
 
 def _register_blueprints(app: Flask) -> None:
-    from forum import auth, comments, diseases, health, home, maps, members, questions
+    from forum import health
+    from forum.auth import views as auth
+    from forum.comments import views as comments
+    from forum.diseases import views as diseases
+    from forum.home import views as home
+    from forum.maps import views as maps
+    from forum.members import views as members
+    from forum.questions import views as questions
 
-    for module in (home, health, diseases, questions, comments, maps, auth, members):
-        app.register_blueprint(module.bp)
+    for feature in (home, health, diseases, questions, comments, maps, auth, members):
+        app.register_blueprint(feature.bp)

@@ -8,10 +8,10 @@ from pathlib import Path
 import click
 from flask import Flask, current_app
 
-from forum.accounts import create_user, user_by_username, username_problem
+from forum.auth.passwords import password_problem
+from forum.auth.service import create_user, user_by_username, username_problem
 from forum.backup import BackupError, backup_sqlite
 from forum.extensions import db
-from forum.passwords import password_problem
 from forum.seed import load_demo_content
 
 ADMIN_PASSWORD_ENV = "FORUM_ADMIN_PASSWORD"

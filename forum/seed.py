@@ -13,12 +13,12 @@ from pathlib import Path
 import frontmatter
 from sqlalchemy import func, select
 
+from forum.auth.passwords import UNUSABLE
 from forum.comments.service import place_comment
 from forum.extensions import db
 from forum.markdown import render_article
 from forum.models import Comment, Disease, MapEntry, Question, User, Vote
 from forum.models.base import utcnow
-from forum.passwords import UNUSABLE
 from forum.text import slugify, title_key
 
 # Invented demo members: (username, country, region, map role, anonymous).

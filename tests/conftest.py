@@ -14,9 +14,8 @@ from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import create_engine, event
 
 from forum import create_app
-from forum.auth import LOGIN_ID_KEY
+from forum.auth.sessions import LOGIN_ID_KEY, open_login
 from forum.extensions import Base, db, limiter
-from forum.sessions import open_login
 from tests import factories
 from tests.databases import (
     HOW_TO_ENABLE,

@@ -5,11 +5,11 @@ from __future__ import annotations
 import itertools
 from datetime import timedelta
 
+from forum.auth.passwords import hash_password
 from forum.extensions import db
 from forum.markdown import render_article
 from forum.models import Disease, MapEntry, Question, User, Vote
 from forum.models.base import utcnow
-from forum.passwords import hash_password
 from forum.text import slugify, title_key
 
 _sequence = itertools.count(1)

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from forum.extensions import db
 from forum.models import Disease, Question
-from forum.questions import ASK_TOO_FAST
+from forum.questions.views import ASK_TOO_FAST
 from tests.conftest import HTMX
 
 ASK = "/diseases/scleromyxedema/questions/ask"

@@ -8,11 +8,13 @@ import pytest
 from argon2 import PasswordHasher
 from sqlalchemy import func, select
 
-from forum.accounts import authenticate
-from forum.auth import LOGIN_FAILED, LOGIN_ID_KEY, USERNAME_TAKEN, safe_next
+from forum.auth.passwords import UNUSABLE, hash_password, password_problem, verify_password
+from forum.auth.service import authenticate
+from forum.auth.sessions import LOGIN_ID_KEY
+from forum.auth.views import LOGIN_FAILED, USERNAME_TAKEN
 from forum.extensions import db
 from forum.models import LoginSession, User
-from forum.passwords import UNUSABLE, hash_password, password_problem, verify_password
+from forum.redirects import safe_next
 from tests.conftest import HTMX, login
 from tests.factories import PASSWORD
 
@@ -297,7 +299,7 @@ def test_unusable_hash_never_logs_in(client, make):
 
 
 def test_common_password_list_is_shipped_and_large():
-    from forum.passwords import common_passwords
+    from forum.auth.passwords import common_passwords
 
     assert len(common_passwords()) >= 9_900
     assert "iloveyou" in common_passwords()
@@ -519,7 +521,7 @@ def test_create_admin_promotes_an_existing_member(app, member):
 def test_unknown_username_costs_a_hash_check_like_a_wrong_password(
     client, member, make, monkeypatch
 ):
-    from forum import passwords
+    from forum.auth import passwords
 
     checks = []
     real_checks = []  # ones that ran Argon2, not an early "no" for an unusable hash
@@ -540,8 +542,8 @@ def test_unknown_username_costs_a_hash_check_like_a_wrong_password(
 
     monkeypatch.setattr(passwords, "hasher", CountingHasher())
 
-    monkeypatch.setattr("forum.passwords.verify_password", counting_verify)
-    monkeypatch.setattr("forum.accounts.verify_password", counting_verify)
+    monkeypatch.setattr("forum.auth.passwords.verify_password", counting_verify)
+    monkeypatch.setattr("forum.auth.service.verify_password", counting_verify)
 
     make.make_user("demo_member").password_hash = UNUSABLE
     db.session.commit()

@@ -8,8 +8,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from forum.accounts import delete_account
+from forum.auth.passwords import verify_password
 from forum.extensions import db
+from forum.members.service import delete_account
 from forum.models import (
     Comment,
     CommentRevision,
@@ -21,7 +22,6 @@ from forum.models import (
     Vote,
 )
 from forum.models.base import utcnow
-from forum.passwords import verify_password
 from tests.conftest import login
 from tests.factories import PASSWORD
 from tests.test_auth import client_with, log_in, login_count, session_of

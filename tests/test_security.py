@@ -10,9 +10,9 @@ import redis
 from sqlalchemy import func, select
 
 from forum import config
+from forum.auth.passwords import verify_password
 from forum.extensions import db, limiter
 from forum.models import User
-from forum.passwords import verify_password
 from tests.conftest import HTMX, login, make_test_app
 from tests.factories import PASSWORD
 

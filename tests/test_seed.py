@@ -81,7 +81,7 @@ def test_the_latest_advances_article_is_rendered(app, client):
 
 
 def test_demo_members_cannot_log_in(app):
-    from forum.passwords import verify_password
+    from forum.auth.passwords import verify_password
 
     load_demo_content(CONTENT)
     for user in db.session.scalars(select(User)):

@@ -7,8 +7,8 @@ from sqlalchemy import func, select
 
 from forum.extensions import db
 from forum.models import Question, Vote
-from forum.questions import LOG_IN_TO_VOTE
-from forum.voting import OWN_QUESTION, TOO_FAST, toggle_vote
+from forum.questions.views import LOG_IN_TO_VOTE
+from forum.questions.voting import OWN_QUESTION, TOO_FAST, toggle_vote
 from tests.conftest import HTMX, login
 
 

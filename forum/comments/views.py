@@ -1,22 +1,17 @@
 """Comment views: each URL answers a plain form post (303) and an htmx request (a fragment).
 
-Validation errors: a plain post gets the page again with status 422 and the typed text. An
-htmx request gets status 200 with the form fragment, the text and the message, marked by the
-form's `has-errors` class and a role="alert" message: the form is what the request asked for.
-(Errors that are not about the form, such as 403 or 413, come from forum.errors and land in
-the page's alert region.)
+Validation errors answer 422: a plain post gets the page again with the typed text, an htmx
+request the form fragment with the text and the message (the page's htmx config swaps 4xx), so
+the form is what the request gets back. Errors that are not about the form, such as 403 or
+413, come from forum.errors and land in the page's alert region.
 """
 
 from __future__ import annotations
-
-import functools
-from dataclasses import dataclass
 
 from flask import (
     Blueprint,
     abort,
     current_app,
-    g,
     make_response,
     redirect,
     render_template,
@@ -31,13 +26,23 @@ from flask_login import current_user, login_required
 from forum import errors, htmx
 from forum.comments import service, threads
 from forum.comments.forms import CommentForm
+from forum.comments.section import (
+    current_viewer,
+    edit_form,
+    more_hx_url,
+    order_arg,
+    question_url,
+    reply_form,
+    top_form,
+)
 from forum.comments.service import CommentError, Poster
-from forum.comments.threads import ORDERS, ThreadItem, ThreadPage, Viewer
+from forum.comments.threads import ORDERS, ThreadItem
 from forum.extensions import db, limiter
 from forum.limits import member_or_address, setting
 from forum.models.comments import Comment
 from forum.models.diseases import Disease
 from forum.models.questions import Question
+from forum.questions.pages import render_question_page
 
 bp = Blueprint("comments", __name__)
 
@@ -72,34 +77,6 @@ limit_guests = limiter.shared_limit(
 # -- helpers the views share ---------------------------------------------------------------
 
 
-def current_viewer() -> Viewer:
-    """The reader, with the settings that decide what they may do to each comment."""
-    config = current_app.config
-    member = current_user.is_authenticated
-    return Viewer(
-        user_id=current_user.id if member else None,
-        may_post=member or config["GUEST_COMMENTS"],
-        edit_minutes=config["COMMENT_EDIT_MINUTES"],
-        max_depth=config["COMMENT_MAX_DEPTH"],
-        profile_url=profile_url_builder(),
-    )
-
-
-def profile_url_builder():
-    """A function giving a member's profile URL (built once per member and page)."""
-
-    @functools.cache
-    def profile_url(username: str) -> str:
-        return url_for("members.show", username=username)
-
-    return profile_url
-
-
-def question_url(question: Question, **args) -> str:
-    disease = db.session.get(Disease, question.disease_id)
-    return url_for("questions.show", slug=disease.slug, question_slug=question.slug, **args)
-
-
 def _poster() -> Poster | None:
     """The member posting, a guest with the name they typed, or None if guests may not post."""
     if current_user.is_authenticated:
@@ -115,157 +92,6 @@ def _own_comment_or_403(comment_id: int) -> Comment:
     if not service.is_author(comment, current_user.id):
         abort(403)
     return comment
-
-
-def top_form(
-    question: Question, form: CommentForm | None = None, order: str = "oldest"
-) -> CommentForm:
-    """The form for a new top-level comment, placed on the question page."""
-    form = form or CommentForm(
-        formdata=None, data={"order": order, "guest_name": session.get("guest_name")}
-    )
-    form.parent_id.data = ""
-    return form.place(
-        "comment-form",
-        "Your comment",
-        url_for("comments.create", question_id=question.id),
-        "Post comment",
-        ask_guest_name=not current_user.is_authenticated,
-    )
-
-
-def reply_form(
-    question: Question,
-    parent_id: int,
-    form: CommentForm | None = None,
-) -> CommentForm:
-    """The form for a reply to comment `parent_id`."""
-    form = form or CommentForm(
-        formdata=None, data={"parent_id": str(parent_id), "guest_name": session.get("guest_name")}
-    )
-    return form.place(
-        f"reply-form-{parent_id}",
-        "Your reply",
-        url_for("comments.create", question_id=question.id),
-        "Post reply",
-        ask_guest_name=not current_user.is_authenticated,
-        cancel_url=url_for("comments.show", comment_id=parent_id, _anchor=f"comment-{parent_id}"),
-        cancel_hx_url=url_for("comments.reply", comment_id=parent_id, cancel=1),
-        cancel_hx_target=f"#comment-{parent_id}-reply",
-        cancel_hx_swap="innerHTML",
-        autofocus=True,
-    )
-
-
-def edit_form(comment: Comment, form: CommentForm | None = None) -> CommentForm:
-    form = form or CommentForm(formdata=None, data={"body": comment.body_md})
-    return form.place(
-        f"edit-form-{comment.id}",
-        "Edit your comment",
-        url_for("comments.update", comment_id=comment.id),
-        "Save changes",
-        cancel_url=url_for("comments.show", comment_id=comment.id, _anchor=f"comment-{comment.id}"),
-        cancel_hx_url=url_for("comments.show", comment_id=comment.id),
-        cancel_hx_target=f"#comment-{comment.id}",
-        hx_target=f"#comment-{comment.id}",
-        autofocus=True,
-    )
-
-
-@dataclass
-class CommentSection:
-    """Everything templates/comments/_section.html shows, decided here."""
-
-    question: Question
-    count: int
-    page: ThreadPage
-    form: CommentForm | None
-    login_url: str | None
-    order_links: list[tuple[str, str, bool]]
-    more_url: str | None
-    more_hx_url: str | None
-    previous_url: str | None
-
-
-def _page_arg() -> int:
-    raw = request.args.get("comment_page", "1")
-    return max(1, min(int(raw), 100_000)) if raw.isascii() and raw.isdigit() else 1
-
-
-def _order_arg(name: str = "comment_order") -> str:
-    order = request.args.get(name, "oldest")
-    return order if order in ORDERS else "oldest"
-
-
-def comments_context(question: Question) -> dict:
-    """Template context for the comment section of the question page (`comment_section`)."""
-    config = current_app.config
-    form = g.get("comment_form")
-    order = _order_arg()
-    page_number = _page_arg()
-    page = threads.thread_page(
-        question,
-        current_viewer(),
-        order,
-        page_number,
-        config["COMMENTS_PER_PAGE"],
-        config["REPLIES_SHOWN"],
-    )
-    may_post = current_user.is_authenticated or config["GUEST_COMMENTS"]
-    base = {"comment_order": order} if order != "oldest" else {}
-    section = CommentSection(
-        question=question,
-        count=question.comment_count,
-        page=page,
-        form=top_form(question, form, order) if may_post else None,
-        login_url=None if may_post else url_for("auth.login", next=question_url(question)),
-        order_links=[
-            ("Oldest first", question_url(question, _anchor="comments"), order == "oldest"),
-            (
-                "Newest first",
-                question_url(question, comment_order="newest", _anchor="comments"),
-                order == "newest",
-            ),
-        ],
-        more_url=question_url(question, comment_page=page_number + 1, _anchor="comments", **base)
-        if page.has_more
-        else None,
-        more_hx_url=_more_hx_url(question, page, order),
-        previous_url=question_url(
-            question, comment_page=page_number - 1, _anchor="comments", **base
-        )
-        if page_number > 1
-        else None,
-    )
-    return {"comment_section": section}
-
-
-def _more_hx_url(question: Question, page: ThreadPage, order: str) -> str | None:
-    """Where htmx fetches the threads after this page: keyed on its last thread, not a count."""
-    if not page.has_more:
-        return None
-    return url_for(
-        "comments.index",
-        question_id=question.id,
-        page=page.page + 1,
-        after=page.last_root_id,
-        order=order,
-    )
-
-
-def _question_page(question: Question, form: CommentForm, status: int):
-    """The question page again, with `form` (its text and errors) in the comment box.
-
-    The page comes from the questions.show view itself, so it carries everything that view
-    puts on it; comments_context picks the form up from `g`.
-    """
-    disease = db.session.get(Disease, question.disease_id)
-    g.comment_form = form
-    response = make_response(
-        current_app.view_functions["questions.show"](slug=disease.slug, question_slug=question.slug)
-    )
-    response.status_code = status
-    return response
 
 
 def _shown_parent(question: Question, form: CommentForm) -> ThreadItem | None:
@@ -306,7 +132,7 @@ def _refused(question: Question, form: CommentForm, error: CommentError):
         ), 422
     # No parent to show the reply under: the main box takes the text and the message.
     form.parent_id.data = ""
-    return _question_page(question, form, 422)
+    return render_question_page(question, comment_form=form, status=422)
 
 
 def _fresh_count(question_id: int) -> int:
@@ -385,7 +211,7 @@ def index(question_id: int):
     question = db.get_or_404(Question, question_id)
     page = max(1, request.args.get("page", 1, type=int))
     after_id = request.args.get("after", type=int)
-    order = _order_arg("order")
+    order = order_arg("order")
     if not htmx.wants_fragment():
         args = {"comment_page": page, "_anchor": "comments"}
         if order != "oldest":
@@ -401,7 +227,7 @@ def index(question_id: int):
         config["REPLIES_SHOWN"],
         after_id=after_id,
     )
-    more_hx_url = _more_hx_url(question, result, order)
+    next_hx_url = more_hx_url(question, result, order)
     more_url = (
         question_url(question, comment_page=page + 1, _anchor="comments")
         if result.has_more
@@ -412,7 +238,7 @@ def index(question_id: int):
             "comments/_page.html",
             threads=result.threads,
             more_url=more_url,
-            more_hx_url=more_hx_url,
+            more_hx_url=next_hx_url,
         )
     )
     return htmx.vary_on_htmx(response)

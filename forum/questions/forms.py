@@ -6,7 +6,7 @@ from flask_wtf import FlaskForm
 from wtforms import StringField
 from wtforms.validators import DataRequired, Length, ValidationError
 
-from forum.asking import PROMPT_MAX, TITLE_MAX, TITLE_MIN, one_line
+from forum.questions.service import PROMPT_MAX, TITLE_MAX, TITLE_MIN, one_line
 from forum.text import title_key
 
 

@@ -19,7 +19,7 @@ MIN_LENGTH = 10
 # Long passphrases are welcome; the cap only bounds the work one request can ask of Argon2.
 MAX_LENGTH = 1024
 
-COMMON_PASSWORDS_FILE = Path(__file__).resolve().parent / "data" / "common-passwords.txt"
+COMMON_PASSWORDS_FILE = Path(__file__).resolve().parents[1] / "data" / "common-passwords.txt"
 
 
 def _prepared(password: str) -> bytes:

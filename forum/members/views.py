@@ -16,23 +16,23 @@ from flask import (
 )
 from flask_login import current_user, login_required
 
-from forum.account_forms import ChangeEmailForm, ChangePasswordForm, DeleteAccountForm
-from forum.accounts import (
+from forum.auth.passwords import verify_password
+from forum.auth.service import change_password, user_by_username
+from forum.auth.sessions import end_session, start_session
+from forum.extensions import db, limiter
+from forum.htmx import is_htmx
+from forum.limits import member_or_address, setting
+from forum.members.forms import ChangeEmailForm, ChangePasswordForm, DeleteAccountForm
+from forum.members.service import (
     change_email,
-    change_password,
     delete_account,
     export_account,
     member_comments,
     member_communities,
     member_questions,
     questions_by_id,
-    user_by_username,
 )
-from forum.auth import end_session, go_to, start_session
-from forum.extensions import db, limiter
-from forum.htmx import is_htmx
-from forum.limits import member_or_address, setting
-from forum.passwords import verify_password
+from forum.redirects import go_to
 from forum.security import no_store
 
 bp = Blueprint("members", __name__)

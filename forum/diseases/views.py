@@ -5,7 +5,7 @@ from flask import Blueprint, current_app, render_template
 from forum.maps.service import map_block
 from forum.models.diseases import disease_or_404
 from forum.models.questions import top_questions
-from forum.voting import vote_states_for_page
+from forum.questions.voting import vote_states_for_page
 
 bp = Blueprint("diseases", __name__, url_prefix="/diseases")
 

@@ -15,18 +15,16 @@ from flask import (
 )
 from flask_login import current_user, login_required
 
-from forum.asking import DuplicateQuestion, ask_question
-from forum.auth import referring_page, safe_next
-from forum.comments import comments_context
 from forum.extensions import db, limiter
 from forum.htmx import is_htmx, wants_fragment
 from forum.limits import member_or_address, only_when_done, setting
-from forum.maps.service import map_block
 from forum.models import Disease, Question
 from forum.models.diseases import disease_or_404
-from forum.models.questions import SORTS, question_by_slug, ranked_questions, top_questions
-from forum.question_forms import AskQuestionForm
-from forum.voting import (
+from forum.models.questions import SORTS, question_by_slug, ranked_questions
+from forum.questions.forms import AskQuestionForm
+from forum.questions.pages import render_question_page
+from forum.questions.service import DuplicateQuestion, ask_question
+from forum.questions.voting import (
     TOO_FAST,
     VoteRefused,
     VoteState,
@@ -34,6 +32,7 @@ from forum.voting import (
     vote_states,
     vote_states_for_page,
 )
+from forum.redirects import referring_page, safe_next
 
 bp = Blueprint("questions", __name__, url_prefix="/diseases/<slug>/questions")
 
@@ -193,14 +192,4 @@ def too_many_requests(exc):
 def show(slug: str, question_slug: str):
     """Show a question with its article, beside the disease's other top questions."""
     disease = disease_or_404(slug)
-    question = _question_or_404(disease, question_slug)
-    others = top_questions(disease, current_app.config["TOP_QUESTIONS_SHOWN"], question.id)
-    return render_template(
-        "questions/show.html",
-        disease=disease,
-        question=question,
-        others=others,
-        votes=vote_states_for_page([question, *others]),
-        map_block=map_block(disease),
-        **comments_context(question),
-    )
+    return render_question_page(_question_or_404(disease, question_slug))

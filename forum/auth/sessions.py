@@ -10,11 +10,16 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from flask import current_app, session
+from flask_login import current_user, login_user, logout_user
 from sqlalchemy import delete, exists, select
 
 from forum.extensions import db
 from forum.models import LoginSession, User
 from forum.models.base import utcnow
+
+# The session key that holds the id of this browser's login.
+LOGIN_ID_KEY = "_login_id"
 
 
 def open_login(user: User, lifetime: timedelta) -> str:
@@ -56,3 +61,33 @@ def logged_in_member(session_token: str, login_id: str | None, lifetime: timedel
         ),
     )
     return db.session.scalar(stmt)
+
+
+def load_user(session_token: str) -> User | None:
+    """Flask-Login's loader: the member whose token the cookie holds, if its login still lasts."""
+    return logged_in_member(
+        session_token, session.get(LOGIN_ID_KEY), current_app.permanent_session_lifetime
+    )
+
+
+def start_session(user: User) -> None:
+    """Log `user` in on a brand-new session: nothing from before the login carries over.
+
+    Any login this browser had before ends on the server too. Commits.
+    """
+    end_login(session.get(LOGIN_ID_KEY))
+    login_id = open_login(user, current_app.permanent_session_lifetime)
+    db.session.commit()
+    session.clear()
+    login_user(user)
+    session[LOGIN_ID_KEY] = login_id
+    session.permanent = True
+
+
+def end_session() -> None:
+    """Log this browser out; a kept copy of its cookie is useless, other browsers stay in."""
+    if current_user.is_authenticated:
+        end_login(session.get(LOGIN_ID_KEY))
+        db.session.commit()
+    logout_user()
+    session.clear()

@@ -1,4 +1,4 @@
-"""Forms for signing up, logging in and managing one's account."""
+"""Forms for signing up and logging in, and the field rules account forms share."""
 
 from __future__ import annotations
 
@@ -6,11 +6,11 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 
-from forum.accounts import username_problem
-from forum.passwords import MAX_LENGTH, password_problem
+from forum.auth.passwords import MAX_LENGTH, password_problem
+from forum.auth.service import username_problem
 
 
-class _NewPassword:
+class NewPassword:
     """Validator: the new password meets the length and common-password rules."""
 
     def __init__(self, username_field: str | None = None):
@@ -32,15 +32,15 @@ def _valid_username(form, field):
         raise ValidationError(problem)
 
 
-def _strip(value):
+def strip_text(value):
     return value.strip() if isinstance(value, str) else value
 
 
-def _email_field(label: str) -> StringField:
+def email_field(label: str) -> StringField:
     """An optional email address: trimmed, at most 254 characters, one @ and a dotted domain."""
     return StringField(
         label,
-        filters=[_strip],
+        filters=[strip_text],
         validators=[
             Optional(),
             Length(max=254),
@@ -54,7 +54,7 @@ class SignupForm(FlaskForm):
     username = StringField(
         "Username",
         # A space picked up from autofill or a paste is not part of the name.
-        filters=[_strip],
+        filters=[strip_text],
         validators=[DataRequired(), _valid_username],
         render_kw={
             "autocomplete": "username",
@@ -65,10 +65,10 @@ class SignupForm(FlaskForm):
     )
     password = PasswordField(
         "Password",
-        validators=[DataRequired(), _NewPassword("username")],
+        validators=[DataRequired(), NewPassword("username")],
         render_kw={"autocomplete": "new-password", "maxlength": MAX_LENGTH},
     )
-    email = _email_field("Email (optional)")
+    email = email_field("Email (optional)")
     next = HiddenField()
 
 
@@ -84,31 +84,3 @@ class LoginForm(FlaskForm):
         render_kw={"autocomplete": "current-password"},
     )
     next = HiddenField()
-
-
-class ChangePasswordForm(FlaskForm):
-    # The view sets this to the member's username, so the new password cannot equal it.
-    account_username = ""
-
-    current_password = PasswordField(
-        "Current password",
-        validators=[DataRequired()],
-        render_kw={"autocomplete": "current-password"},
-    )
-    new_password = PasswordField(
-        "New password",
-        validators=[DataRequired(), _NewPassword()],
-        render_kw={"autocomplete": "new-password", "maxlength": MAX_LENGTH},
-    )
-
-
-class DeleteAccountForm(FlaskForm):
-    password = PasswordField(
-        "Your password, to confirm",
-        validators=[DataRequired()],
-        render_kw={"autocomplete": "current-password"},
-    )
-
-
-class ChangeEmailForm(FlaskForm):
-    email = _email_field("Email address")

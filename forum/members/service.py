@@ -1,8 +1,6 @@
-"""Member accounts: creating, authenticating, changing passwords, exporting and deleting."""
+"""A member's own account: email, the JSON export, deletion, and what a profile lists."""
 
 from __future__ import annotations
-
-import re
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import joinedload
@@ -19,84 +17,6 @@ from forum.models import (
     Vote,
 )
 from forum.models.base import iso_utc
-from forum.models.users import ROLES
-from forum.passwords import (
-    UNUSABLE,
-    burn_verify_time,
-    hash_password,
-    needs_rehash,
-    verify_password,
-)
-from forum.sessions import end_all_logins
-
-USERNAME_RE = re.compile(r"[A-Za-z0-9_.\-]{3,30}")
-USERNAME_RULES = "3 to 30 characters: letters, digits, underscore, hyphen and dot."
-
-
-class UsernameTaken(ValueError):
-    """Another account already has this username (compared regardless of case)."""
-
-
-def normalize_username(username: str) -> str:
-    """The key a username is unique under: trimmed and lower-cased."""
-    return username.strip().lower()
-
-
-def username_problem(username: str) -> str | None:
-    """Why `username` cannot be used for a new account, or None when the shape is fine."""
-    if not USERNAME_RE.fullmatch(username):
-        return f"Usernames are {USERNAME_RULES}"
-    return None
-
-
-def user_by_username(username: str) -> User | None:
-    """The account with this username, whatever its case, or None."""
-    key = normalize_username(username)
-    return db.session.scalar(select(User).where(User.username_key == key))
-
-
-def create_user(
-    username: str, password: str, email: str | None = None, role: str = "member"
-) -> User:
-    """Add a new account and flush it; raises UsernameTaken when the name is in use."""
-    if role not in ROLES:
-        raise ValueError(f"unknown role {role!r}")
-    if user_by_username(username) is not None:
-        raise UsernameTaken(username)
-    user = User(
-        username=username,
-        username_key=normalize_username(username),
-        email=email or None,
-        password_hash=hash_password(password),
-        role=role,
-    )
-    db.session.add(user)
-    db.session.flush()
-    return user
-
-
-def authenticate(username: str, password: str) -> User | None:
-    """The account when the username and password match, else None (which one was wrong is not
-    told). Re-hashes the password when the hashing parameters have changed since it was set."""
-    user = user_by_username(username)
-    if user is None or user.password_hash == UNUSABLE:
-        # As slow as a real check: a quick "no" would tell that the name is free (or a demo).
-        burn_verify_time(password)
-        return None
-    if not verify_password(user.password_hash, password):
-        return None
-    if needs_rehash(user.password_hash):
-        user.password_hash = hash_password(password)
-    return user
-
-
-def change_password(user: User, new_password: str) -> None:
-    """Set a new password and end every login of the member, in every browser.
-
-    The caller starts a new session for the browser that made the change. Not committed.
-    """
-    user.password_hash = hash_password(new_password)
-    end_all_logins(user)
 
 
 def change_email(user: User, email: str | None) -> None:

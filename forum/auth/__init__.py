@@ -1,0 +1,1 @@
+"""Accounts and logging in: sign-up, login, logout, login sessions and passwords."""

@@ -1,0 +1,180 @@
+"""The comment section of a question page and the forms placed in it, built once per request."""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+from flask import current_app, request, session, url_for
+from flask_login import current_user
+
+from forum.comments import threads
+from forum.comments.forms import CommentForm
+from forum.comments.threads import ORDERS, ThreadPage, Viewer
+from forum.extensions import db
+from forum.models.comments import Comment
+from forum.models.diseases import Disease
+from forum.models.questions import Question
+
+
+def current_viewer() -> Viewer:
+    """The reader, with the settings that decide what they may do to each comment."""
+    config = current_app.config
+    member = current_user.is_authenticated
+    return Viewer(
+        user_id=current_user.id if member else None,
+        may_post=member or config["GUEST_COMMENTS"],
+        edit_minutes=config["COMMENT_EDIT_MINUTES"],
+        max_depth=config["COMMENT_MAX_DEPTH"],
+        profile_url=profile_url_builder(),
+    )
+
+
+def profile_url_builder():
+    """A function giving a member's profile URL (built once per member and page)."""
+
+    @functools.cache
+    def profile_url(username: str) -> str:
+        return url_for("members.show", username=username)
+
+    return profile_url
+
+
+def question_url(question: Question, **args) -> str:
+    disease = db.session.get(Disease, question.disease_id)
+    return url_for("questions.show", slug=disease.slug, question_slug=question.slug, **args)
+
+
+def top_form(
+    question: Question, form: CommentForm | None = None, order: str = "oldest"
+) -> CommentForm:
+    """The form for a new top-level comment, placed on the question page."""
+    form = form or CommentForm(
+        formdata=None, data={"order": order, "guest_name": session.get("guest_name")}
+    )
+    form.parent_id.data = ""
+    return form.place(
+        "comment-form",
+        "Your comment",
+        url_for("comments.create", question_id=question.id),
+        "Post comment",
+        ask_guest_name=not current_user.is_authenticated,
+    )
+
+
+def reply_form(
+    question: Question,
+    parent_id: int,
+    form: CommentForm | None = None,
+) -> CommentForm:
+    """The form for a reply to comment `parent_id`."""
+    form = form or CommentForm(
+        formdata=None, data={"parent_id": str(parent_id), "guest_name": session.get("guest_name")}
+    )
+    return form.place(
+        f"reply-form-{parent_id}",
+        "Your reply",
+        url_for("comments.create", question_id=question.id),
+        "Post reply",
+        ask_guest_name=not current_user.is_authenticated,
+        cancel_url=url_for("comments.show", comment_id=parent_id, _anchor=f"comment-{parent_id}"),
+        cancel_hx_url=url_for("comments.reply", comment_id=parent_id, cancel=1),
+        cancel_hx_target=f"#comment-{parent_id}-reply",
+        cancel_hx_swap="innerHTML",
+        autofocus=True,
+    )
+
+
+def edit_form(comment: Comment, form: CommentForm | None = None) -> CommentForm:
+    form = form or CommentForm(formdata=None, data={"body": comment.body_md})
+    return form.place(
+        f"edit-form-{comment.id}",
+        "Edit your comment",
+        url_for("comments.update", comment_id=comment.id),
+        "Save changes",
+        cancel_url=url_for("comments.show", comment_id=comment.id, _anchor=f"comment-{comment.id}"),
+        cancel_hx_url=url_for("comments.show", comment_id=comment.id),
+        cancel_hx_target=f"#comment-{comment.id}",
+        hx_target=f"#comment-{comment.id}",
+        autofocus=True,
+    )
+
+
+@dataclass
+class CommentSection:
+    """Everything templates/comments/_section.html shows, decided here."""
+
+    question: Question
+    count: int
+    page: ThreadPage
+    form: CommentForm | None
+    login_url: str | None
+    order_links: list[tuple[str, str, bool]]
+    more_url: str | None
+    more_hx_url: str | None
+    previous_url: str | None
+
+
+def page_arg() -> int:
+    raw = request.args.get("comment_page", "1")
+    return max(1, min(int(raw), 100_000)) if raw.isascii() and raw.isdigit() else 1
+
+
+def order_arg(name: str = "comment_order") -> str:
+    order = request.args.get(name, "oldest")
+    return order if order in ORDERS else "oldest"
+
+
+def comment_section(question: Question, form: CommentForm | None = None) -> CommentSection:
+    """What the question page's comment section shows; `form` is a posted form to show again."""
+    config = current_app.config
+    order = order_arg()
+    page_number = page_arg()
+    page = threads.thread_page(
+        question,
+        current_viewer(),
+        order,
+        page_number,
+        config["COMMENTS_PER_PAGE"],
+        config["REPLIES_SHOWN"],
+    )
+    may_post = current_user.is_authenticated or config["GUEST_COMMENTS"]
+    base = {"comment_order": order} if order != "oldest" else {}
+    section = CommentSection(
+        question=question,
+        count=question.comment_count,
+        page=page,
+        form=top_form(question, form, order) if may_post else None,
+        login_url=None if may_post else url_for("auth.login", next=question_url(question)),
+        order_links=[
+            ("Oldest first", question_url(question, _anchor="comments"), order == "oldest"),
+            (
+                "Newest first",
+                question_url(question, comment_order="newest", _anchor="comments"),
+                order == "newest",
+            ),
+        ],
+        more_url=question_url(question, comment_page=page_number + 1, _anchor="comments", **base)
+        if page.has_more
+        else None,
+        more_hx_url=more_hx_url(question, page, order),
+        previous_url=question_url(
+            question, comment_page=page_number - 1, _anchor="comments", **base
+        )
+        if page_number > 1
+        else None,
+    )
+    return section
+
+
+def more_hx_url(question: Question, page: ThreadPage, order: str) -> str | None:
+    """Where htmx fetches the threads after this page: keyed on its last thread, not a count."""
+    if not page.has_more:
+        return None
+    return url_for(
+        "comments.index",
+        question_id=question.id,
+        page=page.page + 1,
+        after=page.last_root_id,
+        order=order,
+    )

@@ -1,0 +1,1 @@
+"""A disease's page: overview, top questions and the map block."""

@@ -1,0 +1,1 @@
+"""The home page with its disease search."""

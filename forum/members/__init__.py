@@ -1,0 +1,1 @@
+"""Member profiles and a member's own account page."""

@@ -1,0 +1,35 @@
+"""The question page, rendered in one place for the questions and comments features."""
+
+from __future__ import annotations
+
+from flask import current_app, render_template
+
+from forum.comments.forms import CommentForm
+from forum.comments.section import comment_section
+from forum.extensions import db
+from forum.maps.service import map_block
+from forum.models import Disease, Question
+from forum.models.questions import top_questions
+from forum.questions.voting import vote_states_for_page
+
+
+def render_question_page(
+    question: Question, comment_form: CommentForm | None = None, status: int = 200
+):
+    """The question page with its article, comments and the disease's other top questions.
+
+    `comment_form` is a posted comment form to show again in the comment box (its text and
+    errors), with `status` (422 when it was refused).
+    """
+    disease = db.session.get(Disease, question.disease_id)
+    others = top_questions(disease, current_app.config["TOP_QUESTIONS_SHOWN"], question.id)
+    html = render_template(
+        "questions/show.html",
+        disease=disease,
+        question=question,
+        others=others,
+        votes=vote_states_for_page([question, *others]),
+        map_block=map_block(disease),
+        comment_section=comment_section(question, comment_form),
+    )
+    return html, status
