@@ -142,7 +142,9 @@ def main() -> int:
         "/dev/null",
         "wsgi:app",
     ]
-    proc = subprocess.Popen(gunicorn, env=env, cwd=ROOT, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        gunicorn, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     base = f"http://127.0.0.1:{port}"
     results = {}
     try:

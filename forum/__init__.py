@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from forum import config
+from forum import config, observability
 from forum.database import configure_engine
 from forum.extensions import csrf, db, limiter, login_manager, migrate
 
@@ -33,6 +32,7 @@ def create_app(overrides: dict | None = None) -> Flask:
         hops = app.config["PROXY_FIX"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
+    observability.init_app(app)
     _init_extensions(app)
     _register_blueprints(app)
 
@@ -42,16 +42,13 @@ def create_app(overrides: dict | None = None) -> Flask:
     security.register(app)
     templating.register(app)
     cli.register(app)
-
-    if not app.debug and not app.testing:
-        logging.basicConfig(level=logging.INFO)
     return app
 
 
 def _init_extensions(app: Flask) -> None:
     db.init_app(app)
     with app.app_context():
-        configure_engine(db.engine)
+        configure_engine(db.engine, connect_timeout=app.config["DATABASE_CONNECT_TIMEOUT"])
     # Server defaults are part of the schema `flask db check` compares with the models.
     migrate.init_app(
         app,
@@ -75,6 +72,7 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from forum import health
     from forum.auth import views as auth
     from forum.comments import views as comments
     from forum.diseases import views as diseases
@@ -83,5 +81,5 @@ def _register_blueprints(app: Flask) -> None:
     from forum.members import views as members
     from forum.questions import views as questions
 
-    for feature in (home, diseases, questions, comments, maps, auth, members):
+    for feature in (home, health, diseases, questions, comments, maps, auth, members):
         app.register_blueprint(feature.bp)

@@ -1,4 +1,4 @@
-"""Command-line tasks: `flask --app forum seed` and `flask --app forum create-admin NAME`."""
+"""Command-line tasks: `flask --app forum seed`, `create-admin NAME` and `backup PATH`."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from flask import Flask, current_app
 
 from forum.auth.passwords import password_problem
 from forum.auth.service import create_user, user_by_username, username_problem
+from forum.backup import BackupError, backup_sqlite
 from forum.extensions import db
 from forum.seed import load_demo_content
 
@@ -56,3 +57,16 @@ def register(app: Flask) -> None:
         user = create_user(username, password, role="admin")
         db.session.commit()
         click.echo(f"Created the administrator account {user.username}.")
+
+    @app.cli.command("backup")
+    @click.argument("path", type=click.Path(dir_okay=False))
+    def backup(path: str) -> None:
+        """Copy the SQLite database to PATH while the site keeps running (online backup).
+
+        For PostgreSQL this prints the pg_dump command to use instead and exits with status 1.
+        """
+        try:
+            report = backup_sqlite(current_app.config["SQLALCHEMY_DATABASE_URI"], path)
+        except BackupError as exc:
+            raise click.ClickException(str(exc)) from exc
+        click.echo(str(report))

@@ -88,6 +88,8 @@ def load(instance_path: str) -> dict:
         "SECRET_KEY": _secret_key(instance, production),
         "SQLALCHEMY_DATABASE_URI": _database_url(instance),
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # Seconds to wait for a PostgreSQL connection: during an outage pages answer 503 quickly.
+        "DATABASE_CONNECT_TIMEOUT": _env_int("DATABASE_CONNECT_TIMEOUT", 2),
         "REDIS_URL": redis_url,
         # A 10,000-character comment of emoji is ~120 KB once form-encoded: leave room for it.
         "MAX_CONTENT_LENGTH": _env_int("MAX_CONTENT_LENGTH", 256 * 1024),
@@ -107,6 +109,13 @@ def load(instance_path: str) -> dict:
         # Rate limits (Flask-Limiter); storage is Redis when REDIS_URL is set.
         "RATELIMIT_ENABLED": _env_bool("RATELIMIT_ENABLED", True),
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",
+        # Redis down: count in each process's memory (one warning), back to Redis when it returns.
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": bool(redis_url),
+        "RATELIMIT_STORAGE_OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1}
+        if redis_url
+        else {},
+        # A storage failure after a write succeeded must not turn the answer into a 500.
+        "RATELIMIT_SWALLOW_ERRORS": True,
         "RATELIMIT_HEADERS_ENABLED": True,
         "RATELIMIT_LOGIN_IP": os.environ.get("RATELIMIT_LOGIN_IP", "10 per minute;50 per hour"),
         "RATELIMIT_LOGIN_ACCOUNT": os.environ.get(

@@ -10,8 +10,17 @@ SQLITE_BUSY_TIMEOUT_MS = 15_000
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-def configure_engine(engine: Engine) -> None:
+def configure_engine(engine: Engine, connect_timeout: int = 2) -> None:
     """Install the per-connection settings the engine's dialect needs."""
+    if engine.dialect.name == "postgresql":
+
+        @event.listens_for(engine, "do_connect")
+        def _postgres_connect(_dialect, _record, _cargs, cparams):
+            # An unreachable server fails within seconds (a 503 page), not after minutes of
+            # TCP retries; a connect_timeout in DATABASE_URL wins.
+            cparams.setdefault("connect_timeout", connect_timeout)
+
+        return
     if engine.dialect.name != "sqlite":
         return
 

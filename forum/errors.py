@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 
-from flask import Flask, make_response, render_template
+from flask import Flask, g, make_response, render_template
 from flask_limiter import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from forum.extensions import db
+from forum.extensions import db, login_manager
 from forum.htmx import vary_on_htmx, wants_fragment
 from forum.limits import retry_after
+from forum.observability import exception_summary
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +31,13 @@ MESSAGES = {
     413: ("Too large", "What you sent is larger than this site accepts."),
     429: ("Slow down", "Too many requests in a short time. Please wait a little and try again."),
     500: ("Something went wrong", "The error has been logged. Please try again in a moment."),
+    503: (
+        "Temporarily unavailable",
+        "The site cannot reach its stored posts right now. Please try again in a moment.",
+    ),
 }
+# Seconds a client is asked to wait after a 503.
+RETRY_AFTER_UNAVAILABLE = 10
 
 CSRF_MESSAGE = (
     "This form has expired or did not come from this site, so nothing was changed. "
@@ -91,6 +100,20 @@ def register(app: Flask) -> None:
         db.session.rollback()
         log.warning("request refused, a value the database cannot take: %s", exc)
         return _render(400)
+
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(InterfaceError)
+    @app.errorhandler(PoolTimeoutError)
+    def database_unavailable(exc):
+        # The database is down, restarting or out of connections: say so at once with a 503
+        # (load balancers and clients know to retry), and heal on the next request.
+        with contextlib.suppress(Exception):  # the connection is gone: nothing to undo
+            db.session.rollback()
+        log.error("database unavailable: %s", exception_summary(exc))
+        # The page's header must not ask the database who is logged in (a member loaded before
+        # the failure is expired by the rollback, so reading their name would query too).
+        g._login_user = login_manager.anonymous_user()
+        return _render(503, headers={"Retry-After": str(RETRY_AFTER_UNAVAILABLE)})
 
     @app.errorhandler(InternalServerError)
     def server_error(exc):

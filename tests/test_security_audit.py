@@ -245,7 +245,8 @@ POST_ROUTES: dict[str, Route] = {
 
 GET_ROUTES: dict[str, Route] = {
     "home.index": Route(lambda w: "/?q=scler"),
-    "home.healthz": Route(lambda w: "/healthz"),
+    "health.healthz": Route(lambda w: "/healthz"),
+    "health.readyz": Route(lambda w: "/readyz"),
     "static": Route(lambda w: "/static/css/site.css"),
     "auth.login": Route(lambda w: "/login?next=/account"),
     "auth.signup": Route(lambda w: "/signup?next=/account"),
@@ -358,7 +359,9 @@ def test_get_and_head_change_nothing(client, world, endpoint, htmx, who, method)
     response = client.open(
         GET_ROUTES[endpoint].url(world), method=method, headers=HTMX if htmx else {}
     )
-    assert response.status_code < 500
+    # /readyz answers 503 on purpose here: the test database is built without Alembic.
+    unready = endpoint == "health.readyz" and response.status_code == 503
+    assert response.status_code < 500 or unready
     response.close()
     assert snapshot() == before
 

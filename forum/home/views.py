@@ -1,9 +1,7 @@
-"""The home page with its disease search, and the health check."""
+"""The home page with its disease search."""
 
 from flask import Blueprint, make_response, render_template, request
-from sqlalchemy import text
 
-from forum.extensions import db
 from forum.htmx import vary_on_htmx, wants_fragment
 from forum.models.diseases import search_diseases
 
@@ -23,14 +21,3 @@ def index():
     return vary_on_htmx(
         make_response(render_template(template, diseases=diseases, q=query, fragment=fragment))
     )
-
-
-@bp.get("/healthz")
-def healthz():
-    """Answer 200 only when the database answers a query."""
-    try:
-        db.session.execute(text("SELECT 1"))
-    except Exception:  # noqa: BLE001 - any database failure means "not healthy"
-        db.session.rollback()
-        return {"status": "error", "database": "unreachable"}, 503
-    return {"status": "ok", "database": "ok"}
