@@ -48,6 +48,11 @@ def _render(code: int, description: str | None = None, headers: dict | None = No
     return render_template("errors/_error.html", **context), code, headers
 
 
+def csrf_refused():
+    """The answer to a post whose CSRF token is missing or wrong: 400, nothing changed."""
+    return _render(400, CSRF_MESSAGE)
+
+
 def _wait_words(seconds: int) -> str:
     if seconds < 60:
         return f"{seconds} second{'s' if seconds != 1 else ''}"
@@ -75,7 +80,7 @@ def register(app: Flask) -> None:
         if isinstance(exc, RateLimitExceeded):
             return _rate_limited(exc)
         if isinstance(exc, CSRFError):
-            return _render(400, CSRF_MESSAGE)
+            return csrf_refused()
         # Werkzeug's descriptions of other 400s say what was wrong with the request.
         description = exc.description if exc.code == 400 else None
         retry_after = dict(exc.get_headers()).get("Retry-After")

@@ -8,10 +8,13 @@ the form is what the request gets back. Errors that are not about the form, such
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from flask import (
     Blueprint,
     abort,
     current_app,
+    flash,
     make_response,
     redirect,
     render_template,
@@ -22,11 +25,14 @@ from flask import (
 from flask_limiter import RateLimitExceeded
 from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required
+from flask_wtf.csrf import CSRFError
 
 from forum import errors, htmx
 from forum.comments import service, threads
 from forum.comments.forms import CommentForm
 from forum.comments.section import (
+    OpenForm,
+    comment_location,
     current_viewer,
     edit_form,
     more_hx_url,
@@ -43,6 +49,7 @@ from forum.models.comments import Comment
 from forum.models.diseases import Disease
 from forum.models.questions import Question
 from forum.questions.pages import render_question_page
+from forum.redirects import login_url, referring_page, unauthorized
 
 bp = Blueprint("comments", __name__)
 
@@ -117,22 +124,107 @@ def _form_fragment(question: Question, form: CommentForm) -> str:
     return render_template("comments/_form.html", form=form)
 
 
-def _refused(question: Question, form: CommentForm, error: CommentError):
-    """The form again with the message and the typed text; nothing was stored."""
-    db.session.rollback()
-    form.show_error(error)
-    raw_parent = (form.parent_id.data or "").strip()
+def _form_again(question: Question, form: CommentForm, status: int, comment: Comment | None = None):
+    """The posted form again, with its text and its message: a fragment for htmx, else the
+    question page scrolled to the form (the form's action carries its anchor).
+
+    `comment` is the comment being edited (None for a comment or a reply). A reply whose parent
+    can still be answered comes back under it; otherwise the main box takes the text.
+    """
+    viewer = current_viewer()
+    if comment is not None:
+        item = threads.single_item(question, comment, viewer)
+        edit_form(comment, form)
+        if htmx.wants_fragment():
+            return render_template("comments/_edit_form.html", form=form, c=item), status
+        open_form = OpenForm(comment.id, form, editing=True)
+        return _question_page_with(question, form, status, open_form=open_form)
     if htmx.wants_fragment():
-        return _form_fragment(question, form)
+        return _form_fragment(question, form), status
+    raw_parent = (form.parent_id.data or "").strip()
     parent = _shown_parent(question, form) if raw_parent else None
     if parent is not None:
         reply_form(question, parent.id, form)
-        return render_template(
-            "comments/reply.html", question=question, parent=parent, form=form
-        ), 422
+        return _question_page_with(question, form, status, open_form=OpenForm(parent.id, form))
     # No parent to show the reply under: the main box takes the text and the message.
     form.parent_id.data = ""
-    return render_question_page(question, comment_form=form, status=422)
+    return _question_page_with(question, form, status)
+
+
+def _question_page_with(
+    question: Question, form: CommentForm, status: int, open_form: OpenForm | None = None
+):
+    problem = form.general_error or next(iter(form.body.errors or form.guest_name.errors), None)
+    return render_question_page(
+        question,
+        comment_form=None if open_form else form,
+        status=status,
+        open_form=open_form,
+        problem=problem,
+    )
+
+
+def _refused(question: Question, form: CommentForm, error: CommentError, comment=None):
+    """The form again with the message and the typed text; nothing was stored."""
+    db.session.rollback()
+    form.show_error(error)
+    # htmx answers stay 200 here until the status rule lands for every feature (issue 9).
+    return _form_again(question, form, 200 if htmx.wants_fragment() else 422, comment)
+
+
+LOGGED_OUT = (
+    "You were logged out, so this was not posted. Log in again, then post it: "
+    "your text is kept here."
+)
+LOGGED_IN_AGAIN = (
+    "This page is from before you logged in again, so nothing was posted yet. "
+    "Your text is kept: post it once more."
+)
+REPEATED = "You posted exactly this here a moment ago, so it was not posted twice."
+
+
+def _logged_out(
+    question: Question, form: CommentForm, comment: Comment | None = None, status: int = 401
+):
+    """A member's form arriving from a tab whose login ended: the text comes back with a link
+    to log in again (in a new tab, so this one keeps the text); nothing is posted."""
+    form.show_error(CommentError(LOGGED_OUT))
+    anchor = f"edit-form-{comment.id}" if comment else "comment-form"
+    why = "edit" if comment else ("reply" if (form.parent_id.data or "").strip() else "comment")
+    form.error_link = ("Log in again", login_url(question_url(question, _anchor=anchor), why), True)
+    return _form_again(question, form, status, comment)
+
+
+def _same_site_request() -> bool:
+    """True when the browser says the request comes from one of this site's pages."""
+    origin = request.headers.get("Origin")
+    if origin and origin != "null":
+        return urlsplit(origin).netloc == request.host
+    return referring_page() is not None
+
+
+@bp.errorhandler(CSRFError)
+def stale_form(exc: CSRFError):
+    """A comment or an edit whose CSRF token no longer matches the session, posted from one of
+    this site's pages: the tab was opened before a logout or a login. The form comes back with
+    the text, a fresh token and what to do; anything else gets the site's 400."""
+    if request.endpoint not in ("comments.create", "comments.update") or not _same_site_request():
+        return errors.csrf_refused()
+    args = request.view_args or {}
+    comment = None
+    if request.endpoint == "comments.update":
+        comment = db.session.get(Comment, args.get("comment_id"))
+        question = db.session.get(Question, comment.question_id) if comment else None
+    else:
+        question = db.session.get(Question, args.get("question_id"))
+    if question is None:
+        return errors.csrf_refused()
+    form = CommentForm()
+    if not current_user.is_authenticated:
+        return _logged_out(question, form, comment, status=400)
+    form.show_error(CommentError(LOGGED_IN_AGAIN))
+    form.as_member.data = "1"
+    return _form_again(question, form, 400, comment)
 
 
 def _fresh_count(question_id: int) -> int:
@@ -164,12 +256,15 @@ def too_fast(exc: RateLimitExceeded):
 @limit_members
 @limit_guests
 def create(question_id: int):
-    """Post a comment or a reply; gives the new comment (htmx) or a redirect to it."""
+    """Post a comment or a reply; gives the new comment (htmx) or the question page at it."""
     question = db.get_or_404(Question, question_id)
+    form = CommentForm()
+    if not current_user.is_authenticated and form.written_as_member():
+        return _logged_out(question, form)
     poster = _poster()
     if poster is None:
-        return current_app.login_manager.unauthorized()
-    form = CommentForm()
+        why = "reply" if (form.parent_id.data or "").strip() else "comment"
+        return unauthorized(next_url=question_url(question, _anchor="comments"), why=why)
     try:
         comment, created = service.post_comment(
             question, poster, form.body.data or "", form.parent_value()
@@ -179,30 +274,50 @@ def create(question_id: int):
     db.session.commit()
     if poster.guest_name:
         session["guest_name"] = poster.guest_name
-    if not htmx.wants_fragment():
-        return redirect(
-            url_for("comments.show", comment_id=comment.id, _anchor=f"comment-{comment.id}"), 303
-        )
-
     order = form.order.data if form.order.data in ORDERS else "oldest"
-    new_thread = comment.parent_id is None
-    if new_thread:
-        fresh = top_form(question, order=order)
-        fresh.order.data = order
-        where = "afterbegin:#comment-list" if order == "newest" else "beforeend:#comment-list"
-    else:
-        # The new reply goes right under the comment it answers; the reply form goes away.
-        fresh = None
-        where = f"afterend:#comment-{comment.parent_id}"
-    item = threads.single_item(question, comment, current_viewer()) if created else None
+    if not created:
+        return _repeated(question, form, comment, order)
+    if not htmx.wants_fragment():
+        flash(
+            "Your reply is posted." if comment.parent_id else "Your comment is posted.", "success"
+        )
+        return redirect(comment_location(question, comment, order), 303)
+    viewer = current_viewer()
+    count = _fresh_count(question.id)
+    if comment.parent_id is not None:
+        # The whole thread again, in place of the one on the page: the reply stands exactly
+        # where a reload shows it (after the replies already under its parent), and the reply
+        # form, inside the thread, goes away with it.
+        thread = threads.Thread(
+            comment.root_id, threads.whole_thread(question, comment.root_id, viewer)
+        )
+        html = render_template("comments/_reply_posted.html", thread=thread, count=count)
+        return html, 200, {"HX-Retarget": f"#thread-{comment.root_id}", "HX-Reswap": "outerHTML"}
+    fresh = top_form(question, order=order)
+    fresh.order.data = order
+    where = "afterbegin:#comment-list" if order == "newest" else "beforeend:#comment-list"
     return render_template(
         "comments/_posted.html",
         form=fresh,
-        c=item,
-        new_thread=new_thread,
+        c=threads.single_item(question, comment, viewer),
         where=where,
-        count=_fresh_count(question.id),
+        count=count,
     )
+
+
+def _repeated(question: Question, form: CommentForm, comment: Comment, order: str):
+    """The same text from the same poster in the same place within minutes: stored once.
+
+    Without JavaScript it is a double click: the member lands at the comment. With htmx the
+    form keeps the text and says so, with a link to the comment already posted.
+    """
+    where = comment_location(question, comment, order)
+    if not htmx.wants_fragment():
+        flash("You had already posted this, so it is here once.", "info")
+        return redirect(where, 303)
+    form.show_error(CommentError(REPEATED))
+    form.error_link = ("See it", where, False)
+    return _form_fragment(question, form), 409
 
 
 @bp.get("/questions/<int:question_id>/comments")
@@ -331,33 +446,42 @@ def edit(comment_id: int):
 
 
 @bp.post("/comments/<int:comment_id>/edit")
-@login_required
 @limit_members
 def update(comment_id: int):
-    """Save an edit (the old text becomes a revision); gives the comment or a redirect."""
-    comment = _own_comment_or_403(comment_id)
+    """Save an edit (the old text becomes a revision); gives the comment or the page at it."""
+    comment = db.get_or_404(Comment, comment_id)
     question = db.session.get(Question, comment.question_id)
+    form = CommentForm()
+    if not current_user.is_authenticated:
+        if form.written_as_member():
+            return _logged_out(question, form, comment)
+        return unauthorized()
+    if not service.is_author(comment, current_user.id):
+        abort(403)
     viewer = current_viewer()
     if not service.can_edit(comment, viewer.user_id, viewer.edit_minutes):
         abort(403)
-    form = CommentForm()
     try:
         service.edit_comment(comment, form.body.data or "")
     except CommentError as error:
-        db.session.rollback()
-        form.show_error(error)
-        item = threads.single_item(question, comment, viewer)
-        edit_form(comment, form)
-        if htmx.wants_fragment():
-            return render_template("comments/_edit_form.html", form=form, c=item)
-        return render_template("comments/edit.html", form=form, c=item, question=question), 422
+        return _refused(question, form, error, comment)
     db.session.commit()
     if not htmx.wants_fragment():
-        return redirect(
-            url_for("comments.show", comment_id=comment.id, _anchor=f"comment-{comment.id}"), 303
-        )
+        flash("Your changes are saved.", "success")
+        return redirect(comment_location(question, comment), 303)
     item = threads.single_item(question, comment, viewer)
     return render_template("comments/_comment.html", c=item)
+
+
+def _after_delete(question: Question, comment: Comment, item: ThreadItem | None) -> str:
+    """Where the page goes after a delete: the comment's place while replies keep it there
+    (as "[deleted]"), else the comment it answered, else the comments."""
+    if item is not None:
+        return comment_location(question, comment)
+    parent = db.session.get(Comment, comment.parent_id) if comment.parent_id else None
+    if parent is not None and threads.single_item(question, parent, current_viewer()):
+        return comment_location(question, parent)
+    return question_url(question, _anchor="comments")
 
 
 def _delete_page(comment: Comment):
@@ -394,8 +518,9 @@ def delete(comment_id: int):
     question = db.session.get(Question, comment.question_id)
     service.delete_comment(comment)
     db.session.commit()
-    if not htmx.wants_fragment():
-        return redirect(question_url(question, _anchor="comments"), 303)
     item = threads.single_item(question, comment, current_viewer())
+    if not htmx.wants_fragment():
+        flash("Your comment is deleted.", "success")
+        return redirect(_after_delete(question, comment, item), 303)
     # With no replies under it, the comment leaves the page: the swap puts nothing in its place.
     return render_template("comments/_deleted.html", c=item, count=_fresh_count(question.id))
