@@ -13,7 +13,6 @@ from sqlalchemy import select
 
 from forum.extensions import db
 from forum.models import Comment, Disease, Question
-from forum.models.base import utcnow
 from tests.comment_factories import make_comment
 from tests.conftest import HTMX, login
 from tests.factories import PASSWORD

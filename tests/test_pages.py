@@ -81,7 +81,7 @@ def test_question_page_shows_article_and_other_questions(client, make, disease):
 
     html = response.get_data(as_text=True)
     assert response.status_code == 200
-    assert "<h1>What are the latest advances in Scleromyxedema?</h1>" in html
+    assert '<h1 dir="auto">What are the latest advances in Scleromyxedema?</h1>' in html
     assert "New treatments and research" in html
     assert "<h2>Treatments</h2>" in html and "<strong>helps</strong>" in html
     assert "Other top questions" in html and "Is it contagious?" in html

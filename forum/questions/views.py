@@ -39,7 +39,6 @@ bp = Blueprint("questions", __name__, url_prefix="/diseases/<slug>/questions")
 
 ASK_TOO_FAST = "You have asked several questions in a short time. Please try again later."
 LOG_IN_TO_VOTE = "Log in to upvote questions."
-STALE_VOTE_FORM = "That vote button is from an older page. Reload the page and try again."
 
 
 def _question_or_404(disease: Disease, question_slug: str) -> Question:
@@ -137,11 +136,8 @@ def vote(slug: str, question_slug: str):
     if not current_user.is_authenticated:
         # Back to the question's place on the page after logging in, not to this POST-only URL.
         return unauthorized(next_url=back, why="vote")
-    wanted = wanted_vote(request.form.get("vote"))
-    if wanted is None:
-        abort(400, STALE_VOTE_FORM)
     try:
-        result = set_vote(question, current_user, wanted)
+        result = set_vote(question, current_user, wanted_vote(request.form.get("vote")))
     except VoteRefused as refused:
         db.session.rollback()
         state = VoteState(

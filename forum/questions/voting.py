@@ -90,9 +90,13 @@ def set_vote(question: Question, user: User, wanted: bool) -> VoteResult:
     return VoteResult(voted=True, count=stored_count(question.id))
 
 
-def wanted_vote(value: str | None) -> bool | None:
-    """The state a vote form asks for: True for "up", False for "down", None for anything else."""
-    return {"up": True, "down": False}.get(value or "")
+def wanted_vote(value: str | None) -> bool:
+    """The state a vote form asks for: False for "down" (take the vote back), else True.
+
+    A post without the field (a page cached from before the field existed) upvotes, as its
+    button said: never a toggle.
+    """
+    return value != "down"
 
 
 def _insert_vote_unless_present(question_id: int, user_id: int):
