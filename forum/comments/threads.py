@@ -15,6 +15,7 @@ from datetime import datetime
 
 from sqlalchemy import Select, and_, func, or_, select
 
+from forum import avatars
 from forum.comments import service
 from forum.extensions import db
 from forum.models.base import utcnow
@@ -53,6 +54,9 @@ class ThreadItem:
     indent: int
     author_name: str
     author_url: str | None
+    # The initials avatar beside the name: its letters and colour step (forum.avatars).
+    initials: str
+    tone: int
     is_guest: bool
     role_label: str | None
     body_html: str
@@ -326,6 +330,8 @@ def _item(row, viewer: Viewer, names: dict[int, str]) -> ThreadItem:
         indent=min(row.depth, viewer.max_depth, STYLED_INDENTS),
         author_name=name,
         author_url=url,
+        initials=avatars.initials(name) if row.author_id or guest else "?",
+        tone=avatars.tone(name),
         is_guest=guest,
         # The role someone has in a disease community is health data: shown to members only,
         # and never for a member who put themselves on the map anonymously.
