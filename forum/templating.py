@@ -6,6 +6,7 @@ from datetime import datetime
 
 from flask import Flask
 
+from forum import avatars
 from forum.models.base import iso_utc, utcnow
 
 
@@ -45,5 +46,7 @@ def register(app: Flask) -> None:
     app.jinja_env.filters["exact_time"] = exact_time
     app.jinja_env.filters["long_date"] = lambda d: f"{d:%B} {d.day}, {d:%Y}"
     app.jinja_env.globals["plural"] = plural
+    app.jinja_env.filters["initials"] = avatars.initials
+    app.jinja_env.filters["avatar_tone"] = avatars.tone
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
