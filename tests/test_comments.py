@@ -191,7 +191,7 @@ def test_reply_without_htmx_returns_to_the_thread_at_the_reply(member_client, qu
     assert "Your reply is posted." in thread
 
 
-def test_reply_with_htmx_comes_back_in_its_whole_thread(member_client, question):
+def test_reply_with_htmx_goes_after_its_parent(member_client, question):
     parent = make_comment(question)
     response = member_client.post(
         post_url(question), data={"body": "Answer.", "parent_id": str(parent.id)}, headers=HTMX
@@ -200,14 +200,10 @@ def test_reply_with_htmx_comes_back_in_its_whole_thread(member_client, question)
     reply = rows(question)[-1]
     html = response.get_data(as_text=True)
     assert response.status_code == 200 and "<html" not in html
-    # The thread replaces the one on the page: the reply stands where a reload puts it, and
-    # the reply form (inside the thread) goes away.
-    assert response.headers["HX-Retarget"] == f"#thread-{parent.id}"
-    assert response.headers["HX-Reswap"] == "outerHTML"
-    assert html.lstrip().startswith(f'<div id="thread-{parent.id}" class="thread">')
-    assert comment_ids(html) == [parent.id, reply.id]
-    assert f'<article id="comment-{reply.id}" class="comment depth-1">' in html
-    assert "<form id=" not in html
+    assert response.headers["HX-Retarget"] == (f"#thread-{parent.id}-more, #thread-{parent.id}-end")
+    assert html.lstrip().startswith(f'<article id="comment-{reply.id}" class="comment depth-1">')
+    assert 'id="thread-' not in html  # a reply joins its parent's thread, not a new one
+    assert "<form id=" not in html  # no form comes back: the reply form's slot is emptied
     assert reply.parent_id == parent.id
 
 

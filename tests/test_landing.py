@@ -388,23 +388,45 @@ def test_a_cross_site_post_with_a_bad_token_gets_the_plain_400(client, question)
 # -- a reply posted live stands where a reload puts it ------------------------------------
 
 
-def test_a_live_reply_comes_back_in_the_order_a_reload_shows(member_client, question):
-    parent = make_comment(question, body="Parent", age=timedelta(hours=3))
-    first = make_comment(question, body="First reply", parent=parent, age=timedelta(hours=2))
-    make_comment(question, body="Reply to the first", parent=first, age=timedelta(hours=1))
+def test_a_live_reply_goes_after_the_replies_already_under_its_parent(member_client, question):
+    parent = make_comment(question, body="Parent", age=timedelta(hours=4))
+    first = make_comment(question, body="First reply", parent=parent, age=timedelta(hours=3))
+    make_comment(question, body="Reply to the first", parent=first, age=timedelta(hours=2))
+    second = make_comment(question, body="Second reply", parent=parent, age=timedelta(hours=1))
 
     response = member_client.post(
         f"/questions/{question.id}/comments",
-        data={"body": "Late reply", "parent_id": str(parent.id)},
+        data={"body": "Late reply to the first", "parent_id": str(first.id)},
         headers=HTMX,
     )
 
-    live = [int(n) for n in re.findall(r'<article id="comment-(\d+)"', response.text)]
+    reply = rows(question)[-1]
+    # Before the comment that follows the first reply's subtree (or, where the page folds
+    # that away, before the fold, or the thread's end): where a reload shows it.
+    assert response.headers["HX-Retarget"] == (
+        f"#comment-{second.id}, #thread-{parent.id}-more, #thread-{parent.id}-end"
+    )
+    assert response.headers["HX-Reswap"] == "beforebegin"
+    assert f'<article id="comment-{reply.id}" class="comment depth-2">' in response.text
+    assert f'<div id="comment-{first.id}-reply" class="reply-slot" hx-swap-oob="innerHTML">' in (
+        response.text
+    )
     reloaded = member_client.get(q_url(question, thread=parent.id)).text
-    after_reload = [int(n) for n in re.findall(r'<article id="comment-(\d+)"', reloaded)]
-    assert live == after_reload
-    assert live[-1] == rows(question)[-1].id  # after the reply's reply, not right under parent
-    assert response.headers["HX-Retarget"] == f"#thread-{parent.id}"
+    order = [int(n) for n in re.findall(r'<article id="comment-(\d+)"', reloaded)]
+    assert order.index(reply.id) == order.index(second.id) - 1
+
+
+def test_a_live_reply_to_the_last_subtree_goes_to_the_threads_end(member_client, question):
+    parent = make_comment(question, body="Parent")
+    make_comment(question, body="Only reply", parent=parent)
+    response = member_client.post(
+        f"/questions/{question.id}/comments",
+        data={"body": "Another", "parent_id": str(parent.id)},
+        headers=HTMX,
+    )
+    assert response.headers["HX-Retarget"] == f"#thread-{parent.id}-more, #thread-{parent.id}-end"
+    page = member_client.get(q_url(question)).text
+    assert f'<span id="thread-{parent.id}-end" class="thread-end"></span>' in page
 
 
 def test_the_thread_argument_opens_only_a_thread_of_this_question(client, question, make):

@@ -176,6 +176,7 @@ LOGGED_OUT = (
     "You were logged out, so this was not posted. Log in again, then post it: "
     "your text is kept here."
 )
+EXPIRED = "This form had expired, so nothing was posted. Your text is kept: post it once more."
 LOGGED_IN_AGAIN = (
     "This page is from before you logged in again, so nothing was posted yet. "
     "Your text is kept: post it once more."
@@ -206,8 +207,9 @@ def _same_site_request() -> bool:
 @bp.errorhandler(CSRFError)
 def stale_form(exc: CSRFError):
     """A comment or an edit whose CSRF token no longer matches the session, posted from one of
-    this site's pages: the tab was opened before a logout or a login. The form comes back with
-    the text, a fresh token and what to do; anything else gets the site's 400."""
+    this site's pages: the tab was opened before a logout, a login or the session's end. The
+    form comes back with the text, a fresh token and what to do; anything else (and any post
+    from elsewhere) gets the site's 400."""
     if request.endpoint not in ("comments.create", "comments.update") or not _same_site_request():
         return errors.csrf_refused()
     args = request.view_args or {}
@@ -220,10 +222,13 @@ def stale_form(exc: CSRFError):
     if question is None:
         return errors.csrf_refused()
     form = CommentForm()
-    if not current_user.is_authenticated:
+    if not current_user.is_authenticated and (comment or form.written_as_member()):
         return _logged_out(question, form, comment, status=400)
-    form.show_error(CommentError(LOGGED_IN_AGAIN))
-    form.as_member.data = "1"
+    if current_user.is_authenticated:
+        form.show_error(CommentError(LOGGED_IN_AGAIN))
+        form.as_member.data = "1"
+    else:
+        form.show_error(CommentError(EXPIRED))  # a visitor's form, from an older session
     return _form_again(question, form, 400, comment)
 
 
@@ -285,14 +290,7 @@ def create(question_id: int):
     viewer = current_viewer()
     count = _fresh_count(question.id)
     if comment.parent_id is not None:
-        # The whole thread again, in place of the one on the page: the reply stands exactly
-        # where a reload shows it (after the replies already under its parent), and the reply
-        # form, inside the thread, goes away with it.
-        thread = threads.Thread(
-            comment.root_id, threads.whole_thread(question, comment.root_id, viewer)
-        )
-        html = render_template("comments/_reply_posted.html", thread=thread, count=count)
-        return html, 200, {"HX-Retarget": f"#thread-{comment.root_id}", "HX-Reswap": "outerHTML"}
+        return _reply_posted(question, comment, viewer, count)
     fresh = top_form(question, order=order)
     fresh.order.data = order
     where = "afterbegin:#comment-list" if order == "newest" else "beforeend:#comment-list"
@@ -303,6 +301,26 @@ def create(question_id: int):
         where=where,
         count=count,
     )
+
+
+def _reply_posted(question: Question, comment: Comment, viewer, count: int):
+    """The new reply for htmx, placed where a reload shows it: after every comment already
+    under its parent, so before the first comment of the thread that follows them.
+
+    That comment may be folded away on the page; then the reply goes before the thread's
+    "more replies" control, or else before the thread's end. HX-Retarget takes the first of
+    these the page has. The reply form's slot is emptied out of band.
+    """
+    items = threads.whole_thread(question, comment.root_id, viewer)
+    position = next(i for i, item in enumerate(items) if item.id == comment.id)
+    root = comment.root_id
+    targets = [f"#thread-{root}-more", f"#thread-{root}-end"]
+    if position + 1 < len(items):
+        targets.insert(0, f"#comment-{items[position + 1].id}")
+    html = render_template(
+        "comments/_reply_posted.html", c=items[position], parent_id=comment.parent_id, count=count
+    )
+    return html, 200, {"HX-Retarget": ", ".join(targets), "HX-Reswap": "beforebegin"}
 
 
 def _repeated(question: Question, form: CommentForm, comment: Comment, order: str):
