@@ -442,3 +442,20 @@ def test_edit_and_reply_pages_still_work_as_their_own_pages(member_client, membe
     comment = make_comment(question, member, "Mine")
     assert member_client.get(f"/comments/{comment.id}/edit").status_code == 200
     assert member_client.get(f"/comments/{comment.id}/reply").status_code == 200
+
+
+def test_a_reply_from_a_logged_out_tab_comes_back_under_its_parent(app, client, question, member):
+    app.config["GUEST_COMMENTS"] = False
+    parent = make_comment(question, body="Parent")
+    login(client, member)
+    with client.session_transaction() as session:
+        session.pop("_user_id")
+
+    response = client.post(
+        f"/questions/{question.id}/comments",
+        data={"body": "My reply", "as_member": "1", "parent_id": str(parent.id)},
+    )
+
+    assert response.status_code == 401
+    assert f'<form id="reply-form-{parent.id}"' in response.text
+    assert "My reply</textarea>" in response.text

@@ -102,6 +102,8 @@ def _own_comment_or_403(comment_id: int) -> Comment:
 
 
 def _shown_parent(question: Question, form: CommentForm) -> ThreadItem | None:
+    """The comment a posted reply answers, when it is still shown and open for replies (a
+    member logged out meanwhile still gets their reply form back under it)."""
     try:
         parent_id = form.parent_value()
     except CommentError:
@@ -110,7 +112,7 @@ def _shown_parent(question: Question, form: CommentForm) -> ThreadItem | None:
     if parent is None or parent.question_id != question.id:
         return None
     item = threads.single_item(question, parent, current_viewer())
-    return item if item and item.can_reply else None
+    return item if item and not item.tombstone else None
 
 
 def _form_fragment(question: Question, form: CommentForm) -> str:
@@ -220,6 +222,12 @@ def stale_form(exc: CSRFError):
     else:
         question = db.session.get(Question, args.get("question_id"))
     if question is None:
+        return errors.csrf_refused()
+    if (
+        comment
+        and current_user.is_authenticated
+        and not service.is_author(comment, current_user.id)
+    ):
         return errors.csrf_refused()
     form = CommentForm()
     if not current_user.is_authenticated and (comment or form.written_as_member()):
