@@ -79,7 +79,8 @@ def _register_blueprints(app: Flask) -> None:
     from forum.home import views as home
     from forum.maps import views as maps
     from forum.members import views as members
+    from forum.pages import views as pages
     from forum.questions import views as questions
 
-    for feature in (home, health, diseases, questions, comments, maps, auth, members):
+    for feature in (home, health, diseases, questions, comments, maps, auth, members, pages):
         app.register_blueprint(feature.bp)

@@ -12,7 +12,7 @@ from forum.auth.passwords import password_problem
 from forum.auth.service import create_user, user_by_username, username_problem
 from forum.backup import BackupError, backup_sqlite
 from forum.extensions import db
-from forum.seed import load_demo_content
+from forum.seed import DEMO_LOGIN, load_demo_content
 
 ADMIN_PASSWORD_ENV = "FORUM_ADMIN_PASSWORD"
 
@@ -25,11 +25,28 @@ def register(app: Flask) -> None:
         default=None,
         help="Folder of demo content (default: the repository's content/).",
     )
-    def seed(content: str | None) -> None:
-        """Load the demo diseases, questions, members and votes (safe to run twice)."""
+    @click.option(
+        "--new-demo-password",
+        is_flag=True,
+        help=f"Give the demo account {DEMO_LOGIN!r} a new password, and print it.",
+    )
+    def seed(content: str | None, new_demo_password: bool) -> None:
+        """Load the demo diseases, questions, members and votes (safe to run twice).
+
+        Outside production it also makes the account "demo" a newcomer can log in as, and
+        prints its password the first time (or with --new-demo-password).
+        """
         folder = Path(content or current_app.config["CONTENT_DIR"])
-        report = load_demo_content(folder)
+        production = current_app.config["FORUM_ENV"] == "production"
+        report = load_demo_content(
+            folder, demo_login=not production, new_demo_password=new_demo_password
+        )
         click.echo(f"Seeded demo content from {folder}: {report}.")
+        if report.demo_password:
+            click.echo(
+                f"Log in as {DEMO_LOGIN!r} with the password {report.demo_password!r} "
+                "(shown once; `flask seed --new-demo-password` makes another)."
+            )
 
     @app.cli.command("create-admin")
     @click.argument("username")

@@ -138,4 +138,6 @@ def load(instance_path: str) -> dict:
         "QUESTIONS_PER_PAGE": _env_int("QUESTIONS_PER_PAGE", 20),
         "TOP_QUESTIONS_SHOWN": _env_int("TOP_QUESTIONS_SHOWN", 8),
         "CONTENT_DIR": os.environ.get("CONTENT_DIR", ""),
+        # Where the contact page sends people (moderation reports, privacy requests, press).
+        "CONTACT_EMAIL": os.environ.get("CONTACT_EMAIL", "hello@rarecircle.example"),
     }

@@ -60,6 +60,11 @@ def _render(code: int, description: str | None = None, headers: dict | None = No
     return vary_on_htmx(make_response(render_template(template, **context), code, headers))
 
 
+def csrf_refused():
+    """The answer to a post whose CSRF token is missing or wrong: 400, nothing changed."""
+    return _render(400, CSRF_MESSAGE)
+
+
 def _wait_words(seconds: int) -> str:
     if seconds < 60:
         return f"{seconds} second{'s' if seconds != 1 else ''}"
@@ -86,7 +91,7 @@ def register(app: Flask) -> None:
         if isinstance(exc, RateLimitExceeded):
             return rate_limited(exc)
         if isinstance(exc, CSRFError):
-            return _render(400, CSRF_MESSAGE)
+            return csrf_refused()
         # Werkzeug's descriptions of other 400s say what was wrong with the request.
         description = exc.description if exc.code == 400 else None
         retry_after = dict(exc.get_headers()).get("Retry-After")

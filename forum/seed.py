@@ -6,14 +6,15 @@ Loading is idempotent: rows are matched by slug or username, so a second run cha
 from __future__ import annotations
 
 import random
+import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 import frontmatter
 from sqlalchemy import func, select
 
-from forum.auth.passwords import UNUSABLE
+from forum.auth.passwords import UNUSABLE, hash_password
 from forum.comments.service import place_comment
 from forum.extensions import db
 from forum.markdown import render_article
@@ -21,8 +22,10 @@ from forum.models import Comment, Disease, MapEntry, Question, User, Vote
 from forum.models.base import utcnow
 from forum.text import slugify, title_key
 
-# Invented demo members: (username, country, region, map role, anonymous).
+# Invented demo members: (username, country, region, map role, anonymous); a member without a
+# country is not on the map.
 DEMO_MEMBERS = [
+    ("kay2500", None, None, None, False),
     ("maren_oslo", "NO", "Oslo", "patient", False),
     ("tomasz.k", "PL", "Kraków", "patient", False),
     ("lucia-rm", "ES", "Madrid", "patient", False),
@@ -61,6 +64,9 @@ DEMO_MEMBERS = [
     ("ingrid_se", "SE", "Gothenburg", "patient", False),
 ]
 MAP_DISEASE = "scleromyxedema"
+# The one demo account a newcomer can log in as (never in production): its password is made
+# at random when the account is created, and printed by `flask seed` then, or on request.
+DEMO_LOGIN = "demo"
 
 
 @dataclass
@@ -71,6 +77,8 @@ class SeedReport:
     votes: int = 0
     comments: int = 0
     map_entries: int = 0
+    # The demo login's password, when this run made it (it is shown once, never stored).
+    demo_password: str | None = None
 
     def __str__(self) -> str:
         return (
@@ -79,8 +87,14 @@ class SeedReport:
         )
 
 
-def load_demo_content(content_dir: Path) -> SeedReport:
-    """Load the demo content into the database; returns what was added."""
+def load_demo_content(
+    content_dir: Path, demo_login: bool = False, new_demo_password: bool = False
+) -> SeedReport:
+    """Load the demo content into the database; returns what was added.
+
+    With `demo_login`, also make the account DEMO_LOGIN that a newcomer can log in as (its
+    password in the report); `new_demo_password` gives it a new one.
+    """
     report = SeedReport()
     members = _ensure_members(report)
     for folder in sorted(p for p in content_dir.iterdir() if (p / "_disease.md").exists()):
@@ -94,8 +108,51 @@ def load_demo_content(content_dir: Path) -> SeedReport:
         if disease.slug == MAP_DISEASE:
             _ensure_map_entries(disease, members, report)
         _recount(disease)
+    _joined_before_first_comment(members)
+    if demo_login:
+        _ensure_demo_login(report, new_demo_password)
     db.session.commit()
     return report
+
+
+def _ensure_demo_login(report: SeedReport, new_password: bool) -> None:
+    """The account DEMO_LOGIN, with a random password when it is made (or when asked)."""
+    user = db.session.scalar(select(User).where(User.username_key == DEMO_LOGIN))
+    if user is not None and not new_password:
+        return
+    password = secrets.token_urlsafe(12)
+    if user is None:
+        user = User(username=DEMO_LOGIN, username_key=DEMO_LOGIN)
+        db.session.add(user)
+        report.members += 1
+    else:
+        user.rotate_session_token()  # a new password ends the old one's logins
+    user.password_hash = hash_password(password)
+    report.demo_password = password
+
+
+def _joined_before_first_comment(members: list[User]) -> None:
+    """Give each demo member a join date some weeks or months before their first comment."""
+    first = dict(
+        db.session.execute(
+            select(Comment.author_id, func.min(Comment.created_at))
+            .where(Comment.author_id.in_([m.id for m in members]))
+            .group_by(Comment.author_id)
+        ).all()
+    )
+    for member in members:
+        earliest = first.get(member.id)
+        if earliest is not None and member.created_at >= earliest:
+            days = random.Random(member.username).randint(20, 400)
+            member.created_at = earliest - timedelta(days=days)
+
+
+def _comment_time(entry: dict) -> datetime:
+    """When a demo comment was posted: its fixed `date` (at 14:00), or `days_ago` before now."""
+    fixed = entry.get("date")
+    if isinstance(fixed, date):
+        return datetime.combine(fixed, time(14, 0))
+    return utcnow() - timedelta(days=int(entry.get("days_ago", 0)))
 
 
 def _ensure_members(report: SeedReport) -> list[User]:
@@ -147,11 +204,14 @@ def _ensure_question(disease: Disease, path: Path, report: SeedReport) -> tuple[
             question.created_at = datetime.combine(created, datetime.min.time().replace(hour=9))
         db.session.add(question)
         report.questions += 1
+    reviewed = post.get("reviewed")
     fields = {
         "title": str(post["title"]),
         "title_key": title_key(str(post["title"])),
         "prompt": str(post.get("prompt", "")),
         "body_md": post.content.strip(),
+        "article_author": str(post["author"]) if post.get("author") else None,
+        "article_reviewed_on": reviewed if isinstance(reviewed, date) else None,
     }
     for name, value in fields.items():
         if getattr(question, name) != value:
@@ -198,7 +258,7 @@ def _ensure_comments(question: Question, members: list[User], thread: list, repo
                 parent,
                 body,
                 author_id=author.id,
-                created_at=utcnow() - timedelta(days=int(entry.get("days_ago", 0))),
+                created_at=_comment_time(entry),
             )
             report.comments += 1
         pending.extend((reply, comment) for reply in reversed(entry.get("replies", [])))
@@ -212,7 +272,7 @@ def _ensure_map_entries(disease: Disease, members: list[User], report: SeedRepor
     for member, (_, country, region, role, anonymous), year in zip(
         members, DEMO_MEMBERS, years, strict=True
     ):
-        if member.id in placed:
+        if member.id in placed or country is None:
             continue
         db.session.add(
             MapEntry(

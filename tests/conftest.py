@@ -71,9 +71,11 @@ class ForumClient(FlaskClient):
 
     def open(self, *args, csrf: bool = True, **kwargs):
         # The `app` fixture keeps one app context for the whole test, so `g` outlives a
-        # request; forget Flask-Login's cached user so each request loads its own.
+        # request; forget Flask-Login's cached user and Flask-WTF's cached token so each
+        # request loads its own, as in a real request.
         if has_app_context():
             g.pop("_login_user", None)
+            g.pop("csrf_token", None)
         method = kwargs.get("method", "GET").upper()
         if csrf and method not in ("GET", "HEAD", "OPTIONS"):
             headers = dict(kwargs.pop("headers", None) or {})

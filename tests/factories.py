@@ -15,7 +15,7 @@ from forum.markdown import render_article
 from forum.models import Comment, Disease, MapEntry, Question, User
 from forum.models.base import utcnow
 from forum.questions.service import ask_question
-from forum.questions.voting import toggle_vote
+from forum.questions.voting import set_vote
 from forum.text import slugify
 
 _sequence = itertools.count(1)
@@ -83,8 +83,8 @@ def make_question(
 
 
 def vote(question: Question, user: User) -> None:
-    """`user` upvotes `question` (toggle_vote: a second call takes the vote back)."""
-    toggle_vote(question, user)
+    """`user` upvotes `question` (set_vote: asking again changes nothing)."""
+    set_vote(question, user, wanted=True)
     db.session.commit()
 
 

@@ -222,6 +222,9 @@ def test_duplicate_message_reads_as_a_sentence_around_the_link(member_client, ma
     html = member_client.post(ASK, data={"title": "Is it hereditary"}).get_data(as_text=True)
 
     text = " ".join(html.split())
-    link = f'<a href="/diseases/scleromyxedema/questions/{existing.slug}">Is it hereditary?</a>'
+    link = (
+        f'<a href="/diseases/scleromyxedema/questions/{existing.slug}" dir="auto">'
+        "Is it hereditary?</a>"
+    )
     assert f"already been asked. Upvote {link} instead" in text
     assert "?</a>." not in text

@@ -454,7 +454,7 @@ def test_login_never_redirects_off_site(client, member, next_url):
 def test_logged_out_visitor_is_sent_to_login_and_back(client):
     response = client.get("/account")
     assert response.status_code == 303
-    assert response.headers["Location"] == "/login?next=/account"
+    assert response.headers["Location"] == "/login?next=/account&why=account"
 
 
 def test_logged_out_htmx_request_gets_hx_redirect_to_the_page_it_came_from(client):
@@ -466,7 +466,7 @@ def test_logged_out_htmx_request_gets_hx_redirect_to_the_page_it_came_from(clien
         },
     )
     assert response.status_code == 401
-    assert response.headers["HX-Redirect"] == "/login?next=/diseases/x?sort%3Dnew"
+    assert response.headers["HX-Redirect"] == "/login?next=/diseases/x?sort%3Dnew&why=account"
     assert response.get_data() == b""
 
 
@@ -478,7 +478,7 @@ def test_logged_out_htmx_request_from_another_site_returns_home(client):
             "HX-Current-URL": "https://evil.example/diseases/x",
         },
     )
-    assert response.headers["HX-Redirect"] == "/login?next=/"
+    assert response.headers["HX-Redirect"] == "/login?next=/&why=account"
 
 
 # --- create-admin --------------------------------------------------------------------------

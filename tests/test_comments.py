@@ -132,13 +132,15 @@ def test_member_posts_a_comment_without_htmx(member_client, question, member):
 
     [comment] = rows(question)
     assert response.status_code == 303
-    assert response.headers["Location"].endswith(f"/comments/{comment.id}#comment-{comment.id}")
+    # Back on the question page, at the new comment (not on a page of its own).
+    assert response.headers["Location"] == page_url(question) + f"#comment-{comment.id}"
     assert comment.author_id == member.id and comment.guest_name is None
     assert comment.root_id == comment.id and comment.depth == 0
     assert comment.body_md == "Hello *all*" and comment.body_html == "<p>Hello <em>all</em></p>\n"
     assert stored_count(question) == 1
     page = member_client.get(response.headers["Location"]).get_data(as_text=True)
     assert "Hello <em>all</em>" in article(page, comment.id)
+    assert "Your comment is posted." in page
 
 
 def test_member_posts_a_comment_with_htmx(member_client, question):
@@ -174,15 +176,16 @@ def test_reply_without_htmx_returns_to_the_thread_at_the_reply(member_client, qu
 
     reply = rows(question)[-1]
     assert response.status_code == 303
-    assert response.headers["Location"].endswith(f"/comments/{reply.id}#comment-{reply.id}")
+    assert response.headers["Location"] == page_url(question) + f"#comment-{reply.id}"
     assert (reply.parent_id, reply.root_id, reply.depth) == (parent.id, parent.id, 1)
     assert db.session.get(Comment, parent.id).reply_count == 1
     assert stored_count(question) == 2
     thread = member_client.get(response.headers["Location"]).get_data(as_text=True)
     assert comment_ids(thread) == [parent.id, reply.id]
+    assert "Your reply is posted." in thread
 
 
-def test_reply_with_htmx_goes_right_under_its_parent(member_client, question):
+def test_reply_with_htmx_goes_after_its_parent(member_client, question):
     parent = make_comment(question)
     response = member_client.post(
         post_url(question), data={"body": "Answer.", "parent_id": str(parent.id)}, headers=HTMX
@@ -191,10 +194,10 @@ def test_reply_with_htmx_goes_right_under_its_parent(member_client, question):
     reply = rows(question)[-1]
     html = response.get_data(as_text=True)
     assert response.status_code == 200 and "<html" not in html
-    assert f'hx-swap-oob="afterend:#comment-{parent.id}"' in html
-    assert f'<article id="comment-{reply.id}" class="comment depth-1">' in html
+    assert response.headers["HX-Retarget"] == (f"#thread-{parent.id}-more, #thread-{parent.id}-end")
+    assert html.lstrip().startswith(f'<article id="comment-{reply.id}" class="comment depth-1">')
     assert 'id="thread-' not in html  # a reply joins its parent's thread, not a new one
-    assert "<form" not in html.split("<div hx-swap-oob")[0]  # the reply form is removed
+    assert "<form id=" not in html  # no form comes back: the reply form's slot is emptied
     assert reply.parent_id == parent.id
 
 
@@ -366,14 +369,21 @@ def test_bad_parent_is_refused_with_the_text_kept(member_client, make, question,
     assert len(rows(question)) == before and stored_count(question) == count
 
 
-def test_a_reply_error_without_htmx_shows_the_reply_page(member_client, question):
+def test_a_reply_error_without_htmx_shows_the_question_page_with_the_form_under_its_parent(
+    member_client, question
+):
     parent = make_comment(question, guest_name="Ana")
     response = member_client.post(
         post_url(question), data={"body": " ", "parent_id": str(parent.id)}
     )
     html = response.get_data(as_text=True)
     assert response.status_code == 422
-    assert "Reply to Ana" in html and "Write something" in html
+    assert "<h1" in html and question.title in html and "Write something" in html
+    # The reply form stands right after its parent, and the summary links to its field.
+    slot = one(html, f"article#comment-{parent.id}").find_next_sibling()
+    assert "reply-slot" in slot["class"]
+    assert slot.find("form")["id"] == f"reply-form-{parent.id}"
+    assert f'href="#reply-form-{parent.id}-body">Go to the form' in html
 
 
 def test_an_oversized_request_body_gets_413(app, member_client, question):
@@ -613,7 +623,8 @@ def test_author_edits_without_htmx_and_the_old_version_is_kept(member_client, qu
     response = member_client.post(f"/comments/{comment.id}/edit", data={"body": "First"})
 
     assert response.status_code == 303
-    assert response.headers["Location"].endswith(f"/comments/{comment.id}#comment-{comment.id}")
+    assert response.headers["Location"] == page_url(question) + f"#comment-{comment.id}"
+    assert "Your changes are saved." in member_client.get(response.headers["Location"]).text
     [stored] = rows(question)
     assert stored.body_md == "First" and stored.body_html == "<p>First</p>\n"
     assert stored.edited_at is not None

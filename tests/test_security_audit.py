@@ -265,6 +265,11 @@ GET_ROUTES: dict[str, Route] = {
     "comments.confirm_delete": Route(lambda w: f"/comments/{w.c1.id}/delete", access="owner"),
     "maps.show": Route(lambda w: f"/diseases/{w.d1.slug}/map"),
     "maps.country": Route(lambda w: f"/diseases/{w.d1.slug}/map/countries/FR"),
+    "maps.small_map": Route(lambda w: f"/diseases/{w.d1.slug}/map/small.svg"),
+    "pages.about": Route(lambda w: "/about"),
+    "pages.guidelines": Route(lambda w: "/guidelines"),
+    "pages.privacy": Route(lambda w: "/privacy"),
+    "pages.contact": Route(lambda w: "/contact"),
     "maps.join": Route(lambda w: f"/diseases/{w.d2.slug}/map/join", access="login"),
     "maps.edit": Route(lambda w: f"/diseases/{w.d1.slug}/map/entry", access="login"),
 }
@@ -699,6 +704,9 @@ VOID_OK_TAGS = {
     "meta", "nav", "ol", "option", "p", "path", "pre", "section", "select", "span", "strong",
     "svg", "table", "tbody", "td", "textarea", "th", "thead", "time", "title", "tr", "ul",
     "script",
+    # The logo (an inline SVG), the small map image, names kept in their direction, and
+    # long comments folded under "Read more".
+    "circle", "g", "img", "bdi", "details", "summary",
 }  # fmt: skip
 
 
@@ -710,7 +718,9 @@ def assert_no_injected_markup(html: str) -> None:
         if tag == "script":
             assert attrs.get("src", "").startswith("/static/vendor/htmx-"), attrs
         if tag == "svg":
-            assert attrs.get("id") == "world-map", attrs
+            assert attrs.get("id") == "world-map" or attrs.get("class") == "logo", attrs
+        if tag == "img":
+            assert re.fullmatch(r"/diseases/[^/]+/map/small\.svg", attrs.get("src", "")), attrs
         if tag == "form":
             assert attrs.get("action", "/").startswith("/"), attrs
         for name, value in attrs.items():

@@ -1,5 +1,6 @@
 """The demo content: what it loads, that counts come from rows, and that reruns add nothing."""
 
+import re
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -116,3 +117,84 @@ def test_seed_posts_a_demo_conversation_with_true_counts(app, client):
     assert "Not me. I asked at two centres" in html
     assert "None that I can see." in html
     assert 'class="comment depth-2"' in html
+
+
+def _latest_advances(client):
+    return client.get(
+        "/diseases/scleromyxedema/questions/what-are-the-latest-advances-in-scleromyxedema"
+    ).get_data(as_text=True)
+
+
+def test_the_demo_conversation_opens_with_kay2500_alone(app, client):
+    from datetime import date
+
+    load_demo_content(CONTENT)
+    question = db.session.scalar(
+        select(Question).where(Question.slug == "what-are-the-latest-advances-in-scleromyxedema")
+    )
+    first = db.session.scalar(
+        select(Comment)
+        .where(Comment.question_id == question.id, Comment.parent_id.is_(None))
+        .order_by(Comment.created_at, Comment.id)
+        .limit(1)
+    )
+    author = db.session.get(User, first.author_id)
+
+    assert author.username == "kay2500"
+    assert first.body_md == "None that I can see."  # exactly, on its own
+    assert first.created_at.date() == date(2019, 1, 26)
+    assert first.reply_count == 0
+    same_words = db.session.scalars(
+        select(Comment.id).where(Comment.body_md.contains("None that I can see"))
+    ).all()
+    assert same_words == [first.id]
+    html = _latest_advances(client)
+    first_article = html.index('<article id="comment-')
+    assert html.index(f'<article id="comment-{first.id}"') == first_article
+    # An old comment shows its date, not "7 years ago".
+    assert ">January 26, 2019</time>" in html[first_article : first_article + 1500]
+    # The question it answers was asked before it.
+    assert question.created_at < first.created_at
+
+
+def test_seeded_members_joined_before_their_first_comment(app):
+    load_demo_content(CONTENT)
+    first_comments = dict(
+        db.session.execute(
+            select(Comment.author_id, func.min(Comment.created_at)).group_by(Comment.author_id)
+        ).all()
+    )
+    assert len(first_comments) >= 10
+    for user in db.session.scalars(select(User).where(User.id.in_(first_comments))):
+        assert user.created_at < first_comments[user.id], user.username
+
+
+def test_articles_show_who_wrote_them_and_when_they_were_reviewed(app, client):
+    load_demo_content(CONTENT)
+    html = _latest_advances(client)
+    assert "By RareCircle editorial team" in html
+    assert 'Last reviewed <time datetime="2026-10-12">October 12, 2026</time>' in html
+    for question in db.session.scalars(select(Question)):
+        assert question.article_author and question.article_reviewed_on, question.slug
+
+
+def test_seed_makes_a_demo_login_and_prints_its_password_once(app, client):
+    result = app.test_cli_runner().invoke(args=["seed"])
+    match = re.search(r"Log in as 'demo' with the password '([^']+)'", result.output)
+    assert match, result.output
+    again = app.test_cli_runner().invoke(args=["seed"])
+    assert "password" not in again.output
+
+    response = client.post("/login", data={"username": "demo", "password": match.group(1)})
+    assert response.status_code == 303
+
+    renewed = app.test_cli_runner().invoke(args=["seed", "--new-demo-password"])
+    new_password = re.search(r"password '([^']+)'", renewed.output).group(1)
+    assert new_password != match.group(1)
+
+
+def test_seed_in_production_makes_no_account_anyone_can_log_in_as(app):
+    app.config["FORUM_ENV"] = "production"
+    result = app.test_cli_runner().invoke(args=["seed"])
+    assert "password" not in result.output
+    assert db.session.scalar(select(User).where(User.username_key == "demo")) is None

@@ -1,4 +1,5 @@
-"""Upvotes on questions: toggling, with and without htmx, refusals, limits and listings."""
+"""Upvotes on questions: the intent sent (up or down), with and without htmx, refusals, limits
+and listings."""
 
 from __future__ import annotations
 
@@ -8,8 +9,11 @@ from sqlalchemy import func, select
 from forum.extensions import db
 from forum.models import Question, Vote
 from forum.questions.views import LOG_IN_TO_VOTE
-from forum.questions.voting import OWN_QUESTION, TOO_FAST, toggle_vote
+from forum.questions.voting import OWN_QUESTION, TOO_FAST, set_vote
 from tests.conftest import HTMX, login
+
+UP = {"vote": "up"}
+DOWN = {"vote": "down"}
 
 
 def vote_url(question) -> str:
@@ -53,10 +57,10 @@ def test_vote_with_htmx_returns_the_pressed_button(member_client, question):
 
 
 @pytest.mark.parametrize("headers", [{}, HTMX], ids=["plain", "htmx"])
-def test_voting_again_takes_the_vote_back(member_client, question, headers):
-    member_client.post(vote_url(question), headers=headers)
+def test_voting_down_takes_the_vote_back(member_client, question, headers):
+    member_client.post(vote_url(question), data=UP, headers=headers)
 
-    response = member_client.post(vote_url(question), headers=headers)
+    response = member_client.post(vote_url(question), data=DOWN, headers=headers)
 
     assert response.status_code == (200 if headers else 303)
     if headers:
@@ -218,13 +222,61 @@ def test_ranking_follows_votes(member_client, make, disease, question):
     assert html.index("Is it hereditary?") < html.index("Is it contagious?")
 
 
-def test_toggle_vote_keeps_the_count_equal_to_the_rows(app, make, question):
+def test_set_vote_keeps_the_count_equal_to_the_rows(app, make, question):
     members = [make.make_user() for _ in range(4)]
-    for user in members + members[:2]:  # four votes, then two taken back
-        toggle_vote(question, user)
+    for user, wanted in [(m, True) for m in members] + [(m, False) for m in members[:2]]:
+        set_vote(question, user, wanted)  # four votes, then two taken back
         db.session.commit()
 
     assert stored(question) == (2, 2)
+
+
+@pytest.mark.parametrize("headers", [{}, HTMX], ids=["plain", "htmx"])
+def test_a_stale_tab_asking_for_a_vote_already_there_keeps_it(member_client, question, headers):
+    """Two tabs show "not voted"; the member upvotes in both: the vote stands, counted once."""
+    member_client.post(vote_url(question), data=UP, headers=headers)
+
+    response = member_client.post(vote_url(question), data=UP, headers=headers)
+
+    assert stored(question) == (1, 1)
+    if headers:
+        # The answer shows the true state: pressed, and the button now offers to take it back.
+        html = response.text
+        assert 'aria-pressed="true"' in html and 'name="vote" value="down"' in html
+        assert '<span class="vote-count">1</span>' in html
+
+
+@pytest.mark.parametrize("headers", [{}, HTMX], ids=["plain", "htmx"])
+def test_taking_back_a_vote_that_is_not_there_changes_nothing(member_client, question, headers):
+    response = member_client.post(vote_url(question), data=DOWN, headers=headers)
+
+    assert response.status_code == (200 if headers else 303)
+    assert stored(question) == (0, 0)
+    if headers:
+        assert 'aria-pressed="false"' in response.text and 'value="up"' in response.text
+
+
+def test_the_button_sends_the_intent_it_shows(member_client, question):
+    html = member_client.get(page_url(question)).text
+    assert 'name="vote" value="up"' in html and 'aria-pressed="false"' in html
+    member_client.post(vote_url(question), data=UP)
+    html = member_client.get(page_url(question)).text
+    assert 'name="vote" value="down"' in html and 'aria-pressed="true"' in html
+
+
+def test_the_own_question_note_sits_beside_the_title_not_in_the_vote_column(client, make, disease):
+    author = make.make_user("asker")
+    question = make.make_question(disease, "Can diet help?", author_id=author.id)
+    login(client, author)
+
+    for url in ("/diseases/scleromyxedema", page_url(question)):
+        html = client.get(url).text
+        votes = html[html.index(f'id="question-{question.id}-votes"') :]
+        column = votes[: votes.index("</div>")]
+        assert 'class="vote-note"' not in column
+        note = f'<span class="vote-note" id="question-{question.id}-vote-note">{OWN_QUESTION}'
+        assert note in html
+        assert f'aria-describedby="question-{question.id}-vote-note"' in column
 
 
 class TestRateLimit:
@@ -240,7 +292,7 @@ class TestRateLimit:
 
         assert response.status_code == 429
         assert TOO_FAST in response.get_data(as_text=True)
-        assert stored(question) == (0, 0)
+        assert stored(question) == (1, 1)  # up, up (counted once), then refused
 
     def test_too_many_htmx_votes_show_the_message_in_the_button(self, member_client, question):
         member_client.post(vote_url(question), headers=HTMX)
@@ -264,7 +316,7 @@ class TestRateLimit:
         login(client, second)
 
         assert client.post(vote_url(question)).status_code == 303
-        assert stored(question) == (1, 1)
+        assert stored(question) == (2, 2)
 
 
 @pytest.mark.parametrize(

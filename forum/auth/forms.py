@@ -70,6 +70,8 @@ class SignupForm(FlaskForm):
     )
     email = email_field("Email (optional)")
     next = HiddenField()
+    # Why an account is needed (a key of forum.redirects.LOGIN_REASONS), kept across errors.
+    why = HiddenField()
 
 
 class LoginForm(FlaskForm):
@@ -84,3 +86,4 @@ class LoginForm(FlaskForm):
         render_kw={"autocomplete": "current-password"},
     )
     next = HiddenField()
+    why = HiddenField()

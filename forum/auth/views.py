@@ -19,7 +19,7 @@ from forum.auth.service import UsernameTaken, authenticate, create_user, normali
 from forum.auth.sessions import end_session, start_session
 from forum.extensions import db, limiter
 from forum.limits import only_when_done, setting
-from forum.redirects import go_to, safe_next
+from forum.redirects import go_to, login_reason, safe_next
 
 bp = Blueprint("auth", __name__)
 
@@ -35,9 +35,16 @@ def _login_account_key() -> str:
 
 
 def _form_page(template: str, form, error: str | None = None):
-    """The form page: 200 when asked for, 422 when a post was refused (htmx alike)."""
+    """The form page: 200 when asked for, 422 when a post was refused (htmx alike).
+
+    The page says why an account is needed when the visitor came from an action ("Log in to
+    ask a question"); the reason's key rides along in the form, so an error keeps it.
+    """
     status = 422 if request.method == "POST" else 200
-    return render_template(template, form=form, error=error), status
+    if request.method != "POST":
+        form.why.data = request.args.get("why") if login_reason(request.args.get("why")) else ""
+    reason = login_reason(form.why.data)
+    return render_template(template, form=form, error=error, reason=reason), status
 
 
 @bp.route("/login", methods=["GET", "POST"])

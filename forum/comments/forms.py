@@ -24,6 +24,9 @@ class CommentForm(FlaskForm):
     )
     parent_id = HiddenField()
     order = HiddenField()
+    # "1" in a form shown to a logged-in member: a post of it arriving logged out comes from a
+    # tab whose login ended, and is answered with the text and "log in again", never as a guest.
+    as_member = HiddenField()
 
     # Set by place(): where the form sits and posts; general_error is for the whole form.
     form_id = "comment-form"
@@ -39,6 +42,8 @@ class CommentForm(FlaskForm):
     # A reply or edit form takes the keyboard focus when it appears; the main box does not.
     autofocus = False
     general_error: str | None = None
+    # A link after the general error: (label, url, opens in a new tab).
+    error_link: tuple[str, str, bool] | None = None
 
     def place(
         self,
@@ -65,7 +70,7 @@ class CommentForm(FlaskForm):
         self.cancel_hx_swap = cancel_hx_swap
         self.hx_target = hx_target
         self.autofocus = autofocus
-        for f in (self.guest_name, self.body, self.parent_id, self.order):
+        for f in (self.guest_name, self.body, self.parent_id, self.order, self.as_member):
             f.id = f"{form_id}-{f.name}"
         self.body.label.text = label
         self.body.label.field_id = self.body.id
@@ -88,6 +93,10 @@ class CommentForm(FlaskForm):
             target.errors = [error.message]
         else:
             self.general_error = error.message
+
+    def written_as_member(self) -> bool:
+        """True when the form was shown to a logged-in member (see `as_member`)."""
+        return self.as_member.data == "1"
 
     @property
     def has_errors(self) -> bool:

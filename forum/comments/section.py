@@ -15,6 +15,7 @@ from forum.extensions import db
 from forum.models.comments import Comment
 from forum.models.diseases import Disease
 from forum.models.questions import Question
+from forum.redirects import login_url
 
 
 def current_viewer() -> Viewer:
@@ -45,12 +46,23 @@ def question_url(question: Question, **args) -> str:
     return url_for("questions.show", slug=disease.slug, question_slug=question.slug, **args)
 
 
+def _asks_guest_name(form: CommentForm) -> bool:
+    """A visitor's form asks for a display name; a member's form, shown again after their login
+    ended, does not (it waits for them to log in again)."""
+    return not current_user.is_authenticated and not form.written_as_member()
+
+
+def _member_mark() -> str:
+    return "1" if current_user.is_authenticated else ""
+
+
 def top_form(
     question: Question, form: CommentForm | None = None, order: str = "oldest"
 ) -> CommentForm:
     """The form for a new top-level comment, placed on the question page."""
     form = form or CommentForm(
-        formdata=None, data={"order": order, "guest_name": session.get("guest_name")}
+        formdata=None,
+        data={"order": order, "guest_name": session.get("guest_name"), "as_member": _member_mark()},
     )
     form.parent_id.data = ""
     return form.place(
@@ -58,7 +70,7 @@ def top_form(
         "Your comment",
         url_for("comments.create", question_id=question.id),
         "Post comment",
-        ask_guest_name=not current_user.is_authenticated,
+        ask_guest_name=_asks_guest_name(form),
     )
 
 
@@ -69,14 +81,19 @@ def reply_form(
 ) -> CommentForm:
     """The form for a reply to comment `parent_id`."""
     form = form or CommentForm(
-        formdata=None, data={"parent_id": str(parent_id), "guest_name": session.get("guest_name")}
+        formdata=None,
+        data={
+            "parent_id": str(parent_id),
+            "guest_name": session.get("guest_name"),
+            "as_member": _member_mark(),
+        },
     )
     return form.place(
         f"reply-form-{parent_id}",
         "Your reply",
         url_for("comments.create", question_id=question.id),
         "Post reply",
-        ask_guest_name=not current_user.is_authenticated,
+        ask_guest_name=_asks_guest_name(form),
         cancel_url=url_for("comments.show", comment_id=parent_id, _anchor=f"comment-{parent_id}"),
         cancel_hx_url=url_for("comments.reply", comment_id=parent_id, cancel=1),
         cancel_hx_target=f"#comment-{parent_id}-reply",
@@ -86,7 +103,7 @@ def reply_form(
 
 
 def edit_form(comment: Comment, form: CommentForm | None = None) -> CommentForm:
-    form = form or CommentForm(formdata=None, data={"body": comment.body_md})
+    form = form or CommentForm(formdata=None, data={"body": comment.body_md, "as_member": "1"})
     return form.place(
         f"edit-form-{comment.id}",
         "Edit your comment",
@@ -98,6 +115,16 @@ def edit_form(comment: Comment, form: CommentForm | None = None) -> CommentForm:
         hx_target=f"#comment-{comment.id}",
         autofocus=True,
     )
+
+
+@dataclass
+class OpenForm:
+    """A reply or edit form shown in its place in a thread on the question page (without
+    JavaScript, a refused reply or edit comes back there, its text kept)."""
+
+    comment_id: int  # the comment answered, or the comment being edited
+    form: CommentForm
+    editing: bool = False
 
 
 @dataclass
@@ -113,6 +140,11 @@ class CommentSection:
     more_url: str | None
     more_hx_url: str | None
     previous_url: str | None
+    open_form: OpenForm | None = None
+    # What went wrong with a posted form, for the summary at the top of the page, and the id
+    # of the field it concerns.
+    problem: str | None = None
+    problem_target: str | None = None
 
 
 def page_arg() -> int:
@@ -125,11 +157,34 @@ def order_arg(name: str = "comment_order") -> str:
     return order if order in ORDERS else "oldest"
 
 
-def comment_section(question: Question, form: CommentForm | None = None) -> CommentSection:
-    """What the question page's comment section shows; `form` is a posted form to show again."""
+def open_thread_arg() -> int | None:
+    """The thread a link asks to show whole (`?thread=<id>`), if any."""
+    raw = request.args.get("thread", "")
+    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 11 else None
+
+
+def comment_section(
+    question: Question,
+    form: CommentForm | None = None,
+    open_form: OpenForm | None = None,
+    problem: str | None = None,
+) -> CommentSection:
+    """What the question page's comment section shows.
+
+    `form` is a posted top-level form to show again; `open_form` a posted reply or edit form,
+    shown under (or in place of) its comment, whose thread is then listed whole and on its page.
+    `problem` is the summary of what was wrong with the posted form.
+    """
     config = current_app.config
     order = order_arg()
     page_number = page_arg()
+    open_root = open_thread_arg()
+    if open_form is not None:
+        anchor = db.session.get(Comment, open_form.comment_id)
+        open_root = anchor.root_id
+        page_number = threads.page_of_thread(
+            question, open_root, order, config["COMMENTS_PER_PAGE"]
+        )
     page = threads.thread_page(
         question,
         current_viewer(),
@@ -137,15 +192,19 @@ def comment_section(question: Question, form: CommentForm | None = None) -> Comm
         page_number,
         config["COMMENTS_PER_PAGE"],
         config["REPLIES_SHOWN"],
+        open_root=open_root,
     )
     may_post = current_user.is_authenticated or config["GUEST_COMMENTS"]
     base = {"comment_order": order} if order != "oldest" else {}
+    shown_form = open_form.form if open_form else form
     section = CommentSection(
         question=question,
         count=question.comment_count,
         page=page,
         form=top_form(question, form, order) if may_post else None,
-        login_url=None if may_post else url_for("auth.login", next=question_url(question)),
+        login_url=None
+        if may_post
+        else login_url(question_url(question, _anchor="comments"), "comment"),
         order_links=[
             ("Oldest first", question_url(question, _anchor="comments"), order == "oldest"),
             (
@@ -163,8 +222,29 @@ def comment_section(question: Question, form: CommentForm | None = None) -> Comm
         )
         if page_number > 1
         else None,
+        open_form=open_form,
+        problem=problem,
+        problem_target=shown_form.body.id if problem and shown_form is not None else None,
     )
     return section
+
+
+def comment_location(question: Question, comment: Comment, order: str = "oldest") -> str:
+    """The question page at the comment (`#comment-N`): on the page of threads that lists it,
+    with its thread shown whole when the page would fold the comment away."""
+    config = current_app.config
+    root_id = comment.root_id
+    args: dict = {"_anchor": f"comment-{comment.id}"}
+    page = threads.page_of_thread(question, root_id, order, config["COMMENTS_PER_PAGE"])
+    if page > 1:
+        args["comment_page"] = page
+    if order != "oldest":
+        args["comment_order"] = order
+    if comment.id != root_id:
+        items = threads.whole_thread(question, root_id, current_viewer())
+        if threads.is_folded(items, comment.id, config["REPLIES_SHOWN"]):
+            args["thread"] = root_id
+    return question_url(question, **args)
 
 
 def more_hx_url(question: Question, page: ThreadPage, order: str) -> str | None:

@@ -13,8 +13,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import Select, and_, or_, select
+from sqlalchemy import Select, and_, func, or_, select
 
+from forum import avatars
 from forum.comments import service
 from forum.extensions import db
 from forum.models.base import utcnow
@@ -53,6 +54,9 @@ class ThreadItem:
     indent: int
     author_name: str
     author_url: str | None
+    # The initials avatar beside the name: its letters and colour step (forum.avatars).
+    initials: str
+    tone: int
     is_guest: bool
     role_label: str | None
     body_html: str
@@ -122,6 +126,18 @@ def comment_rows(disease_id: int) -> Select:
     )
 
 
+def _shown_top_level(question: Question):
+    """The filter of the top-level comments a page lists: removed ones only with replies."""
+    return (
+        Comment.question_id == question.id,
+        Comment.parent_id.is_(None),
+        or_(
+            and_(Comment.deleted_at.is_(None), Comment.hidden_at.is_(None)),
+            Comment.reply_count > 0,
+        ),
+    )
+
+
 def top_level_ids(
     question: Question, order: str, page: int, per_page: int, after_id: int | None = None
 ) -> list[int]:
@@ -132,14 +148,7 @@ def top_level_ids(
     appended under a page never repeats or skips a thread. Otherwise `page` counts pages.
     A removed top-level comment is skipped unless something was ever posted under it.
     """
-    stmt = select(Comment.id).where(
-        Comment.question_id == question.id,
-        Comment.parent_id.is_(None),
-        or_(
-            and_(Comment.deleted_at.is_(None), Comment.hidden_at.is_(None)),
-            Comment.reply_count > 0,
-        ),
-    )
+    stmt = select(Comment.id).where(*_shown_top_level(question))
     newest = order == "newest"
     if newest:
         stmt = stmt.order_by(Comment.created_at.desc(), Comment.id.desc())
@@ -167,6 +176,35 @@ def top_level_ids(
     return list(db.session.scalars(stmt.limit(per_page + 1)))
 
 
+def page_of_thread(question: Question, root_id: int, order: str, per_page: int) -> int:
+    """The page number (from 1) of the question's threads on which thread `root_id` is listed."""
+    root = _cursor(question, root_id)
+    if root is None:
+        return 1
+    created_at, cursor_id = root
+    if order == "newest":
+        before = or_(
+            Comment.created_at > created_at,
+            and_(Comment.created_at == created_at, Comment.id > cursor_id),
+        )
+    else:
+        before = or_(
+            Comment.created_at < created_at,
+            and_(Comment.created_at == created_at, Comment.id < cursor_id),
+        )
+    ahead = db.session.scalar(
+        select(func.count(Comment.id)).where(*_shown_top_level(question), before)
+    )
+    return (ahead or 0) // per_page + 1
+
+
+def is_folded(items: list[ThreadItem], comment_id: int, replies_shown: int) -> bool:
+    """True when a page folds comment `comment_id` of this whole thread away (see fold)."""
+    position = next((i for i, item in enumerate(items) if item.id == comment_id), 0)
+    # items[0] is the top-level comment; the first `replies_shown` replies after it are shown.
+    return position > replies_shown
+
+
 def _cursor(question: Question, after_id: int | None) -> tuple[datetime, int] | None:
     """The (created_at, id) of the top-level comment a keyset page starts after."""
     if after_id is None:
@@ -189,15 +227,17 @@ def thread_page(
     per_page: int,
     replies_shown: int,
     after_id: int | None = None,
+    open_root: int | None = None,
 ) -> ThreadPage:
-    """A page of top-level threads with their replies, long threads folded."""
+    """A page of top-level threads with their replies, long threads folded (all but the
+    thread `open_root`, opened to show a comment a link points at)."""
     ids = top_level_ids(question, order, page, per_page, after_id)
     has_more = len(ids) > per_page
     ids = ids[:per_page]
     rows = db.session.execute(comment_rows(question.disease_id).where(Comment.root_id.in_(ids)))
     items = flatten(rows, ids, viewer) if ids else []
     return ThreadPage(
-        group_threads(fold(items, replies_shown)),
+        group_threads(fold(items, replies_shown, open_root)),
         order,
         page,
         has_more,
@@ -290,6 +330,8 @@ def _item(row, viewer: Viewer, names: dict[int, str]) -> ThreadItem:
         indent=min(row.depth, viewer.max_depth, STYLED_INDENTS),
         author_name=name,
         author_url=url,
+        initials=avatars.initials(name) if row.author_id or guest else "?",
+        tone=avatars.tone(name),
         is_guest=guest,
         # The role someone has in a disease community is health data: shown to members only,
         # and never for a member who put themselves on the map anonymously.
@@ -308,8 +350,13 @@ def _item(row, viewer: Viewer, names: dict[int, str]) -> ThreadItem:
     )
 
 
-def fold(items: list[ThreadItem], replies_shown: int) -> list[ThreadItem]:
-    """Keep each thread's first `replies_shown` replies; mark where the rest are folded away."""
+def fold(
+    items: list[ThreadItem], replies_shown: int, open_root: int | None = None
+) -> list[ThreadItem]:
+    """Keep each thread's first `replies_shown` replies; mark where the rest are folded away.
+
+    The thread `open_root` is kept whole.
+    """
     kept: list[ThreadItem] = []
     shown_in_thread = 0
     hidden_in_thread = 0
@@ -319,7 +366,7 @@ def fold(items: list[ThreadItem], replies_shown: int) -> list[ThreadItem]:
                 kept[-1].more_count = hidden_in_thread
             shown_in_thread = hidden_in_thread = 0
             kept.append(item)
-        elif shown_in_thread < replies_shown:
+        elif item.root_id == open_root or shown_in_thread < replies_shown:
             shown_in_thread += 1
             kept.append(item)
         else:

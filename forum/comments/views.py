@@ -1,8 +1,8 @@
 """Comment views: each URL answers a plain form post (303) and an htmx request (a fragment).
 
 A refused post answers with the form again (forum.comments.refusals): 422 for a form error,
-429 for posting too fast, to page requests and htmx alike. Errors that are not about the form,
-such as 403 or 413, come from forum.errors and land in the page's alert region.
+409 for a repeat, 429 for posting too fast, to page requests and htmx alike. Errors that are not
+about the form, such as 403 or 413, come from forum.errors and land in the page's alert region.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from flask import (
     Blueprint,
     abort,
     current_app,
+    flash,
     make_response,
     redirect,
     render_template,
@@ -20,13 +21,15 @@ from flask import (
 )
 from flask_limiter import RateLimitExceeded
 from flask_login import current_user, login_required
+from flask_wtf.csrf import CSRFError
 
 from forum import errors, htmx
-from forum.comments import service, threads
+from forum.comments import refusals, service, threads
 from forum.comments.forms import CommentForm
 from forum.comments.limits import TOO_FAST, limit_guests, limit_members
-from forum.comments.refusals import refused
+from forum.comments.refusals import REPEATED, form_fragment, logged_out, refused
 from forum.comments.section import (
+    comment_location,
     current_viewer,
     edit_form,
     more_hx_url,
@@ -36,14 +39,16 @@ from forum.comments.section import (
     top_form,
 )
 from forum.comments.service import CommentError, Poster
-from forum.comments.threads import ORDERS
+from forum.comments.threads import ORDERS, ThreadItem
 from forum.extensions import db
 from forum.limits import retry_after
 from forum.models.comments import Comment
 from forum.models.diseases import Disease
 from forum.models.questions import Question
+from forum.redirects import unauthorized
 
 bp = Blueprint("comments", __name__)
+bp.register_error_handler(CSRFError, refusals.stale_form)
 
 
 def _poster() -> Poster | None:
@@ -69,12 +74,6 @@ def _fresh_count(question_id: int) -> int:
     return question.comment_count
 
 
-def _to_comment(comment: Comment):
-    return redirect(
-        url_for("comments.show", comment_id=comment.id, _anchor=f"comment-{comment.id}"), 303
-    )
-
-
 @bp.errorhandler(RateLimitExceeded)
 def too_fast(exc: RateLimitExceeded):
     """A limited htmx comment gets its form back, text kept, with the message (429); anything
@@ -94,12 +93,15 @@ def too_fast(exc: RateLimitExceeded):
 @limit_members
 @limit_guests
 def create(question_id: int):
-    """Post a comment or a reply; gives the new comment (htmx) or a redirect to it."""
+    """Post a comment or a reply; gives the new comment (htmx) or the question page at it."""
     question = db.get_or_404(Question, question_id)
+    form = CommentForm()
+    if not current_user.is_authenticated and form.written_as_member():
+        return logged_out(question, form)
     poster = _poster()
     if poster is None:
-        return current_app.login_manager.unauthorized()
-    form = CommentForm()
+        why = "reply" if (form.parent_id.data or "").strip() else "comment"
+        return unauthorized(next_url=question_url(question, _anchor="comments"), why=why)
     try:
         comment, created = service.post_comment(
             question, poster, form.body.data or "", form.parent_value()
@@ -109,28 +111,63 @@ def create(question_id: int):
     db.session.commit()
     if poster.guest_name:
         session["guest_name"] = poster.guest_name
-    if not htmx.wants_fragment():
-        return _to_comment(comment)
-
     order = form.order.data if form.order.data in ORDERS else "oldest"
-    new_thread = comment.parent_id is None
-    if new_thread:
-        fresh = top_form(question, order=order)
-        fresh.order.data = order
-        where = "afterbegin:#comment-list" if order == "newest" else "beforeend:#comment-list"
-    else:
-        # The new reply goes right under the comment it answers; the reply form goes away.
-        fresh = None
-        where = f"afterend:#comment-{comment.parent_id}"
-    item = threads.single_item(question, comment, current_viewer()) if created else None
+    if not created:
+        return _repeated(question, form, comment, order)
+    if not htmx.wants_fragment():
+        flash(
+            "Your reply is posted." if comment.parent_id else "Your comment is posted.", "success"
+        )
+        return redirect(comment_location(question, comment, order), 303)
+    viewer = current_viewer()
+    count = _fresh_count(question.id)
+    if comment.parent_id is not None:
+        return _reply_posted(question, comment, viewer, count)
+    fresh = top_form(question, order=order)
+    fresh.order.data = order
+    where = "afterbegin:#comment-list" if order == "newest" else "beforeend:#comment-list"
     return render_template(
         "comments/_posted.html",
         form=fresh,
-        c=item,
-        new_thread=new_thread,
+        c=threads.single_item(question, comment, viewer),
         where=where,
-        count=_fresh_count(question.id),
+        count=count,
     )
+
+
+def _reply_posted(question: Question, comment: Comment, viewer, count: int):
+    """The new reply for htmx, placed where a reload shows it: after every comment already
+    under its parent, so before the first comment of the thread that follows them.
+
+    That comment may be folded away on the page; then the reply goes before the thread's
+    "more replies" control, or else before the thread's end. HX-Retarget takes the first of
+    these the page has. The reply form's slot is emptied out of band.
+    """
+    items = threads.whole_thread(question, comment.root_id, viewer)
+    position = next(i for i, item in enumerate(items) if item.id == comment.id)
+    root = comment.root_id
+    targets = [f"#thread-{root}-more", f"#thread-{root}-end"]
+    if position + 1 < len(items):
+        targets.insert(0, f"#comment-{items[position + 1].id}")
+    html = render_template(
+        "comments/_reply_posted.html", c=items[position], parent_id=comment.parent_id, count=count
+    )
+    return html, 200, {"HX-Retarget": ", ".join(targets), "HX-Reswap": "beforebegin"}
+
+
+def _repeated(question: Question, form: CommentForm, comment: Comment, order: str):
+    """The same text from the same poster in the same place within minutes: stored once.
+
+    Without JavaScript it is a double click: the member lands at the comment. With htmx the
+    form keeps the text and says so, with a link to the comment already posted.
+    """
+    where = comment_location(question, comment, order)
+    if not htmx.wants_fragment():
+        flash("You had already posted this, so it is here once.", "info")
+        return redirect(where, 303)
+    form.show_error(CommentError(REPEATED))
+    form.error_link = ("See it", where, False)
+    return form_fragment(question, form), 409
 
 
 @bp.get("/questions/<int:question_id>/comments")
@@ -246,31 +283,42 @@ def edit(comment_id: int):
 
 @bp.post("/comments/<int:comment_id>/edit")
 @htmx.may_answer_fragment
-@login_required
 @limit_members
 def update(comment_id: int):
-    """Save an edit (the old text becomes a revision); gives the comment or a redirect."""
-    comment = _own_comment_or_403(comment_id)
+    """Save an edit (the old text becomes a revision); gives the comment or the page at it."""
+    comment = db.get_or_404(Comment, comment_id)
     question = db.session.get(Question, comment.question_id)
+    form = CommentForm()
+    if not current_user.is_authenticated:
+        if form.written_as_member():
+            return logged_out(question, form, comment)
+        return unauthorized()
+    if not service.is_author(comment, current_user.id):
+        abort(403)
     viewer = current_viewer()
     if not service.can_edit(comment, viewer.user_id, viewer.edit_minutes):
         abort(403)
-    form = CommentForm()
     try:
         service.edit_comment(comment, form.body.data or "")
     except CommentError as error:
-        db.session.rollback()
-        form.show_error(error)
-        item = threads.single_item(question, comment, viewer)
-        edit_form(comment, form)
-        template = "comments/_edit_form.html" if htmx.wants_fragment() else "comments/edit.html"
-        return render_template(template, form=form, c=item, question=question), 422
+        return refused(question, form, error, comment)
     db.session.commit()
     if not htmx.wants_fragment():
-        return _to_comment(comment)
-    return render_template(
-        "comments/_comment.html", c=threads.single_item(question, comment, viewer)
-    )
+        flash("Your changes are saved.", "success")
+        return redirect(comment_location(question, comment), 303)
+    item = threads.single_item(question, comment, viewer)
+    return render_template("comments/_comment.html", c=item)
+
+
+def _after_delete(question: Question, comment: Comment, item: ThreadItem | None) -> str:
+    """Where the page goes after a delete: the comment's place while replies keep it there
+    (as "[deleted]"), else the comment it answered, else the comments."""
+    if item is not None:
+        return comment_location(question, comment)
+    parent = db.session.get(Comment, comment.parent_id) if comment.parent_id else None
+    if parent is not None and threads.single_item(question, parent, current_viewer()):
+        return comment_location(question, parent)
+    return question_url(question, _anchor="comments")
 
 
 def _delete_page(comment: Comment):
@@ -308,8 +356,9 @@ def delete(comment_id: int):
     question = db.session.get(Question, comment.question_id)
     service.delete_comment(comment)
     db.session.commit()
-    if not htmx.wants_fragment():
-        return redirect(question_url(question, _anchor="comments"), 303)
     item = threads.single_item(question, comment, current_viewer())
+    if not htmx.wants_fragment():
+        flash("Your comment is deleted.", "success")
+        return redirect(_after_delete(question, comment, item), 303)
     # With no replies under it, the comment leaves the page: the swap puts nothing in its place.
     return render_template("comments/_deleted.html", c=item, count=_fresh_count(question.id))

@@ -19,6 +19,7 @@ def show(slug: str):
         "diseases/show.html",
         disease=disease,
         questions=questions,
+        more_questions=disease.question_count > len(questions),
         votes=vote_states_for_page(questions),
         map_block=map_block(disease),
     )

@@ -64,16 +64,13 @@ ALIASES = {
     "Congo-Brazzaville": "CG",
     "UAE": "AE",
 }
-# Left off the map: nobody lives there and it takes a fifth of an equal-area world's height.
+# Left off the map: nobody lives there, and it would take a fifth of the map's height.
 EXCLUDED_CODES = {"AQ"}
 
-# The map shows latitudes from 60°S (below Tierra del Fuego) to 84°N (northern Greenland).
-SOUTH, NORTH = -60.0, 84.0
+# The map shows the whole north, up to the pole line (Greenland, the Canadian Arctic and
+# Svalbard with sea above them), and the south down to 60°S, below Tierra del Fuego.
+SOUTH, NORTH = -60.0, 90.0
 WIDTH = 960.0
-
-# Equal Earth projection (Šavrič, Patterson, Jenny 2018): equal-area, with straight parallels.
-_A1, _A2, _A3, _A4 = 1.340264, -0.081106, 0.000893, 0.003796
-_M = math.sqrt(3) / 2
 
 
 @dataclass(frozen=True)
@@ -95,13 +92,15 @@ class WorldMap:
         return f"0 0 {self.width} {self.height}"
 
 
-def _equal_earth(lon: float, lat: float) -> tuple[float, float]:
+def natural_earth(lon: float, lat: float) -> tuple[float, float]:
+    """The Natural Earth projection (Šavrič, Patterson, Jenny, 2011): the compromise most
+    public world maps use, so Greenland and the Arctic look as people know them (an equal-area
+    projection squashes them flat). Polynomials as published; x, y in radians of the globe."""
     lam, phi = math.radians(lon), math.radians(lat)
-    theta = math.asin(_M * math.sin(phi))
-    t2 = theta * theta
-    t6 = t2 * t2 * t2
-    x = lam * math.cos(theta) / (_M * (_A1 + 3 * _A2 * t2 + t6 * (7 * _A3 + 9 * _A4 * t2)))
-    y = theta * (_A1 + _A2 * t2 + t6 * (_A3 + _A4 * t2))
+    p2 = phi * phi
+    p4 = p2 * p2
+    x = lam * (0.8707 - 0.131979 * p2 + p4 * (-0.013791 + p4 * (0.003971 * p2 - 0.001529 * p4)))
+    y = phi * (1.007226 + p2 * (0.015085 + p4 * (-0.044475 + 0.028874 * p2 - 0.005916 * p4)))
     return x, y
 
 
@@ -290,18 +289,19 @@ def _feature_code(feature: dict) -> str | None:
 
 
 @cache
-def world_map() -> WorldMap:
-    """The projected country shapes, decoded from the atlas once per process."""
+def world_map(width: float = WIDTH) -> WorldMap:
+    """The projected country shapes, `width` units wide, decoded from the atlas once per process
+    and width (a small map is drawn at a small width, so its paths have fewer points)."""
     topology = json.loads(ATLAS.read_text())
     arcs = _decode_arcs(topology)
 
-    left, top = _equal_earth(-180, 0)[0], _equal_earth(0, NORTH)[1]
-    bottom = _equal_earth(0, SOUTH)[1]
-    scale = WIDTH / (2 * -left)
+    left, top = natural_earth(-180, 0)[0], natural_earth(0, NORTH)[1]
+    bottom = natural_earth(0, SOUTH)[1]
+    scale = width / (2 * -left)
     height = round((top - bottom) * scale)
 
     def to_screen(lon: float, lat: float) -> tuple[float, float]:
-        x, y = _equal_earth(lon, lat)
+        x, y = natural_earth(lon, lat)
         return (x - left) * scale, (top - y) * scale
 
     rings_by_code: dict[str, list] = {}
@@ -324,4 +324,4 @@ def world_map() -> WorldMap:
         for code, rings in rings_by_code.items()
     )
     ordered = sorted((s for s in shapes if s.path), key=lambda s: s.name)
-    return WorldMap(int(WIDTH), height, outline, tuple(ordered))
+    return WorldMap(int(width), height, outline, tuple(ordered))

@@ -26,6 +26,10 @@ ROLE_COUNT_WORDS = {
 }
 # Lower bounds of the shade steps: 1, 2-4, 5-9, 10-24, 25 and more members.
 SHADE_STEPS = (1, 2, 5, 10, 25)
+# The fill of each shade step (0: no members), the same as .shade-N in static/css/site.css
+# (a test keeps them equal): the small map is an image, which the page's stylesheet cannot reach.
+SHADE_FILLS = ("#ebe4da", "#f3c9a4", "#e59c6a", "#c8703f", "#9c4a24", "#6b2c12")
+SMALL_MAP_WIDTH = 480
 
 
 class AlreadyOnMap(Exception):
@@ -50,6 +54,7 @@ class MapBlock:
     map_url: str
     join_url: str
     edit_url: str
+    small_map_url: str
 
 
 @dataclass(frozen=True)
@@ -208,6 +213,7 @@ def map_block(disease: Disease) -> MapBlock:
         map_url=url_for("maps.show", slug=disease.slug),
         join_url=url_for("maps.join", slug=disease.slug),
         edit_url=url_for("maps.edit", slug=disease.slug),
+        small_map_url=url_for("maps.small_map", slug=disease.slug),
     )
 
 
@@ -259,6 +265,26 @@ def map_countries(disease: Disease, counts: dict[str, int]) -> list[MapCountry]:
             )
         )
     return countries
+
+
+def small_map_svg(disease: Disease, counts: dict[str, int]) -> str:
+    """The disease's map as a small standalone SVG image: each shade step one path, filled by
+    attribute (an image takes no stylesheet), no names or links (the full map has those)."""
+    world = geo.world_map(SMALL_MAP_WIDTH)
+    paths: list[list[str]] = [[] for _ in SHADE_FILLS]
+    for country in world.shapes:
+        paths[shade(counts.get(country.code, 0))].append(country.path)
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="{world.view_box}" '
+        f'width="{world.width}" height="{world.height}" fill-rule="evenodd">',
+        f'<path d="{world.outline}" fill="#fbf8f3" stroke="#d9cfc2"/>',
+    ]
+    for step, fill in enumerate(SHADE_FILLS):
+        if paths[step]:
+            stroke = ' stroke="#ffffff" stroke-width="0.4"' if step == 0 else ""
+            parts.append(f'<path d="{"".join(paths[step])}" fill="{fill}"{stroke}/>')
+    parts.append("</svg>")
+    return "".join(parts)
 
 
 def _members(count: int) -> str:

@@ -57,6 +57,19 @@ def show(slug: str):
     )
 
 
+@bp.get("/small.svg")
+def small_map(slug: str):
+    """The disease's map as a small SVG image (for the map block beside its pages)."""
+    disease = disease_or_404(slug)
+    svg = service.small_map_svg(disease, service.country_counts(disease))
+    response = current_app.response_class(svg, mimetype="image/svg+xml")
+    # Counts change when members join or leave: browsers ask again each time (a 304 when
+    # nothing changed), and the counts it shows are the ones visitors see anyway.
+    response.headers["Cache-Control"] = "no-cache"
+    response.add_etag()
+    return response.make_conditional(request)
+
+
 @bp.get("/countries/<code>")
 @htmx.may_answer_fragment
 def country(slug: str, code: str):

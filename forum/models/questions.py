@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import (
     CheckConstraint,
@@ -41,6 +41,10 @@ class Question(db.Model):
     body_md: Mapped[str] = mapped_column(Text, default="")
     # Rendered and sanitized once when saved; pages never render Markdown.
     body_html: Mapped[str] = mapped_column(Text, default="")
+    # Credits of an article shipped with the site (front matter in content/): who wrote it and
+    # when it was last checked against current knowledge. None for questions members ask.
+    article_author: Mapped[str | None] = mapped_column(String(120))
+    article_reviewed_on: Mapped[date | None]
     # Indexed: profiles list a member's questions, account deletion clears them.
     author_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), index=True

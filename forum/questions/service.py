@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from forum.extensions import db
 from forum.models import Disease, Question, User
 from forum.models.questions import question_by_title_key, slugs_like
-from forum.text import slugify, title_key
+from forum.text import QUESTION_MARKS, question_mark_for, slugify, title_key
 
 TITLE_MIN = 10
 TITLE_MAX = 200
@@ -34,9 +34,9 @@ def one_line(text: str | None) -> str:
 
 
 def normalize_title(text: str) -> str:
-    """The title on one line, ending with a question mark."""
+    """The title on one line, ending with a question mark of its script ("?", "؟", "？")."""
     title = one_line(text)
-    return title if title.endswith("?") else title + "?"
+    return title if title.endswith(QUESTION_MARKS) else title + question_mark_for(title)
 
 
 def free_slug(disease_id: int, title: str) -> str:

@@ -28,16 +28,17 @@ from forum.questions.voting import (
     TOO_FAST,
     VoteRefused,
     VoteState,
-    toggle_vote,
+    set_vote,
     vote_states,
     vote_states_for_page,
+    wanted_vote,
 )
-from forum.redirects import referring_page, safe_next
+from forum.redirects import referring_page, safe_next, unauthorized
 
 bp = Blueprint("questions", __name__, url_prefix="/diseases/<slug>/questions")
 
 ASK_TOO_FAST = "You have asked several questions in a short time. Please try again later."
-LOG_IN_TO_VOTE = "Log in to upvote questions. You will come straight back to where you were."
+LOG_IN_TO_VOTE = "Log in to upvote questions."
 
 
 def _question_or_404(disease: Disease, question_slug: str) -> Question:
@@ -131,22 +132,20 @@ def _ask_response(disease, form, duplicate=None, error=None, status=None):
 @may_answer_fragment
 @limiter.limit(setting("RATELIMIT_VOTE"), key_func=member_or_address)
 def vote(slug: str, question_slug: str):
-    """Toggle the current member's upvote on a question."""
+    """Add (vote=up) or take back (vote=down) the member's upvote; answers the true state."""
     disease = disease_or_404(slug)
     question = _question_or_404(disease, question_slug)
     back = _return_path(disease, question)
     if not current_user.is_authenticated:
         # Back to the question's place on the page after logging in, not to this POST-only URL.
-        target = url_for("auth.login", next=back)
-        flash(LOG_IN_TO_VOTE, "info")
-        if is_htmx():
-            return "", 401, {"HX-Redirect": target}
-        return redirect(target, 303)
+        return unauthorized(next_url=back, why="vote")
     try:
-        result = toggle_vote(question, current_user)
+        result = set_vote(question, current_user, wanted_vote(request.form.get("vote")))
     except VoteRefused as refused:
         db.session.rollback()
-        state = VoteState(count=question.vote_count, reason=str(refused), next=back)
+        state = VoteState(
+            count=question.vote_count, reason=str(refused), message=str(refused), next=back
+        )
         return _vote_response(disease, question, state, notice=str(refused), status=403)
     db.session.commit()
     state = VoteState(count=result.count, voted=result.voted, next=back)

@@ -1,4 +1,4 @@
-"""Upvotes on questions: toggling a member's vote and the state each vote button shows."""
+"""Upvotes on questions: setting a member's vote as they asked, and what each vote button shows."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ class VoteRefused(Exception):
 
 @dataclass(frozen=True)
 class VoteResult:
-    """What a toggle left behind: whether the member's vote stands, and the stored count."""
+    """What a vote request left behind: whether the member's vote stands, and the stored count."""
 
     voted: bool
     count: int
@@ -55,8 +55,12 @@ def refusal(question: Question, user: User) -> str | None:
     return None
 
 
-def toggle_vote(question: Question, user: User) -> VoteResult:
-    """Add the member's upvote, or take it back if it exists; the caller commits.
+def set_vote(question: Question, user: User, wanted: bool) -> VoteResult:
+    """Make the member's upvote stand (`wanted`) or not, whatever it was; the caller commits.
+
+    The request says what the member clicked ("up" or "down"), so a second tab showing a stale
+    button never takes back a vote the member meant to add: asking twice for the same state
+    changes nothing. Gives the true state and the stored count.
 
     The vote row and questions.vote_count change in the same transaction, and the count
     changes by an UPDATE done in the database, so concurrent requests never lose a vote.
@@ -66,22 +70,33 @@ def toggle_vote(question: Question, user: User) -> VoteResult:
     reason = refusal(question, user)
     if reason:
         raise VoteRefused(reason)
-    votes = Vote.__table__
-    removed = len(
-        db.session.execute(
-            delete(votes)
-            .where(votes.c.question_id == question.id, votes.c.user_id == user.id)
-            .returning(votes.c.id)
-        ).all()
-    )
-    if removed:
-        return VoteResult(voted=False, count=_add_to_count(question.id, -removed))
+    if not wanted:
+        votes = Vote.__table__
+        removed = len(
+            db.session.execute(
+                delete(votes)
+                .where(votes.c.question_id == question.id, votes.c.user_id == user.id)
+                .returning(votes.c.id)
+            ).all()
+        )
+        if removed:
+            return VoteResult(voted=False, count=_add_to_count(question.id, -removed))
+        return VoteResult(voted=False, count=stored_count(question.id))
     # RETURNING, not rowcount: psycopg reports -1 rows for this INSERT.
     added = db.session.execute(_insert_vote_unless_present(question.id, user.id)).first()
     if added is not None:
         return VoteResult(voted=True, count=_add_to_count(question.id, 1))
-    # Another request of the same member inserted the vote between our DELETE and INSERT.
+    # The vote was already there (another tab, or a double click): it stands, counted once.
     return VoteResult(voted=True, count=stored_count(question.id))
+
+
+def wanted_vote(value: str | None) -> bool:
+    """The state a vote form asks for: False for "down" (take the vote back), else True.
+
+    A post without the field (a page cached from before the field existed) upvotes, as its
+    button said: never a toggle.
+    """
+    return value != "down"
 
 
 def _insert_vote_unless_present(question_id: int, user_id: int):

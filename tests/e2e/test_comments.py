@@ -160,37 +160,42 @@ def test_post_reply_edit_and_delete_without_javascript(app, page_nojs, discussio
     page = page_nojs
     sign_in(page, app, member)
     page.goto(discussion.path)
+    at_question = re.escape(discussion.path)
 
     page.get_by_label("Your comment").fill("Posted without JavaScript.")
     page.get_by_role("button", name="Post comment").click()
     first = newest_comment()
-    page.wait_for_url(re.compile(rf"/comments/{first.id}#comment-{first.id}$"))
+    # Back on the question page, at the comment, with a confirmation.
+    page.wait_for_url(re.compile(rf"{at_question}#comment-{first.id}$"))
     expect(page.locator(f"#comment-{first.id}")).to_contain_text("Posted without JavaScript.")
+    expect(page.locator(".flash")).to_have_text("Your comment is posted.")
 
-    # Reply is a link to a page with the form; posting returns to the thread at the reply.
+    # Reply is a link to a page with the form; posting returns to the question at the reply.
     page.locator(f"#comment-{first.id}").get_by_role("link", name="Reply").click()
     page.wait_for_url(f"**/comments/{first.id}/reply")
     page.get_by_label("Your reply").fill("A reply, also without JavaScript.")
     page.get_by_role("button", name="Post reply").click()
     reply = newest_comment()
-    page.wait_for_url(re.compile(rf"/comments/{reply.id}#comment-{reply.id}$"))
+    page.wait_for_url(re.compile(rf"{at_question}#comment-{reply.id}$"))
     expect(page.locator(f"#comment-{first.id} + article.comment")).to_contain_text(
         "A reply, also without JavaScript."
     )
 
-    # An empty edit is refused with the page again, then a real edit is saved.
+    # An empty edit is refused on the question page, the form in the comment's place; then a
+    # real edit is saved.
     page.locator(f"#comment-{reply.id}").get_by_role("link", name="Edit").click()
     page.wait_for_url(f"**/comments/{reply.id}/edit")
     page.get_by_label("Edit your comment").fill("   ")
     page.get_by_role("button", name="Save changes").click()
-    expect(page.locator(".error")).to_contain_text("Write something")
+    expect(page.locator(f"#comment-{reply.id} .error")).to_contain_text("Write something")
+    expect(page.locator("h1")).to_have_text("Is it hereditary?")
     page.get_by_label("Edit your comment").fill("An edited reply.")
     page.get_by_role("button", name="Save changes").click()
-    page.wait_for_url(re.compile(rf"/comments/{reply.id}#comment-{reply.id}$"))
+    page.wait_for_url(re.compile(rf"{at_question}#comment-{reply.id}$"))
     expect(page.locator(f"#comment-{reply.id} .comment-body")).to_have_text("An edited reply.")
 
     # Delete asks on a page of its own; "Keep it" changes nothing, confirming returns to the
-    # question's comments.
+    # question at the comment the reply answered.
     page.locator(f"#comment-{reply.id}").get_by_role("button", name="Delete").click()
     expect(page.get_by_role("heading", name="Delete your comment?")).to_be_visible()
     page.get_by_role("link", name="Keep it").click()
@@ -198,9 +203,10 @@ def test_post_reply_edit_and_delete_without_javascript(app, page_nojs, discussio
     assert _deleted_at(reply.id) is None
     page.locator(f"#comment-{reply.id}").get_by_role("button", name="Delete").click()
     page.get_by_role("button", name="Delete comment").click()
-    page.wait_for_url(re.compile(rf"{discussion.path}#comments$"))
+    page.wait_for_url(re.compile(rf"{at_question}#comment-{first.id}$"))
     expect(page.locator(f"#comment-{reply.id}")).to_have_count(0)
     expect(page.locator(f"#comment-{first.id}")).to_contain_text("Posted without JavaScript.")
+    expect(page.locator(".flash")).to_have_text("Your comment is deleted.")
 
 
 def test_folded_replies_without_javascript_link_to_the_whole_thread(app, page_nojs, discussion):

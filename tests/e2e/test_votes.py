@@ -93,8 +93,12 @@ def test_own_question_button_is_disabled_and_says_why(page, live_server, app, ma
     page.goto("/diseases/scleromyxedema")
 
     box = vote_box(page, question_id)
-    expect(box.get_by_role("button")).to_be_disabled()
-    expect(box).to_contain_text("cannot upvote")
+    button = box.get_by_role("button")
+    expect(button).to_be_disabled()
+    # The reason stands beside the title, and the button is described by it.
+    expect(button).to_have_accessible_description(re.compile("cannot upvote"))
+    expect(page.locator(f"#question-{question_id}")).to_contain_text("You asked this")
+    expect(box).not_to_contain_text("cannot upvote")
 
 
 def test_member_asks_a_question_and_fixes_a_mistake_in_place(

@@ -1,0 +1,1 @@
+"""The site's own pages, linked from the footer: about, community guidelines, privacy, contact."""
