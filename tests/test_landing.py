@@ -13,9 +13,8 @@ from sqlalchemy import select
 
 from forum.extensions import db
 from forum.models import Comment, Disease, Question
-from tests.factories import make_comment
 from tests.conftest import HTMX, login
-from tests.factories import PASSWORD
+from tests.factories import PASSWORD, make_comment
 
 # A boosted link click (hx-boost on <body>): htmx sends these with the ordinary GET.
 BOOSTED = {**HTMX, "HX-Boosted": "true"}

@@ -12,9 +12,8 @@ from playwright.sync_api import expect
 
 from forum.extensions import db
 from forum.models import Comment, Question
-from tests.factories import make_comment
 from tests.e2e.conftest import release_database, sign_in
-from tests.factories import PASSWORD
+from tests.factories import PASSWORD, make_comment
 
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 800}
