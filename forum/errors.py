@@ -36,7 +36,8 @@ CSRF_MESSAGE = (
 )
 
 
-def _render(code: int, description: str | None = None, headers: dict | None = None):
+def render_error(code: int, description: str | None = None, headers: dict | None = None):
+    """The site's error page, or for an htmx fragment request the message in the alert region."""
     title, message = MESSAGES.get(code, ("Error", "Something went wrong."))
     headers = dict(headers or {})
     context = {"code": code, "title": title, "message": description or message}
@@ -62,7 +63,7 @@ def _rate_limited(exc: RateLimitExceeded):
     default = MESSAGES[429][1]
     what = exc.description if exc.limit.error_message else default
     message = f"{what} Please wait {_wait_words(wait)} and try again."
-    return _render(429, message, {"Retry-After": str(wait)})
+    return render_error(429, message, {"Retry-After": str(wait)})
 
 
 def register(app: Flask) -> None:
@@ -75,11 +76,13 @@ def register(app: Flask) -> None:
         if isinstance(exc, RateLimitExceeded):
             return _rate_limited(exc)
         if isinstance(exc, CSRFError):
-            return _render(400, CSRF_MESSAGE)
+            return render_error(400, CSRF_MESSAGE)
         # Werkzeug's descriptions of other 400s say what was wrong with the request.
         description = exc.description if exc.code == 400 else None
         retry_after = dict(exc.get_headers()).get("Retry-After")
-        return _render(exc.code, description, {"Retry-After": retry_after} if retry_after else None)
+        return render_error(
+            exc.code, description, {"Retry-After": retry_after} if retry_after else None
+        )
 
     @app.errorhandler(DataError)
     @app.errorhandler(OverflowError)
@@ -88,9 +91,9 @@ def register(app: Flask) -> None:
         # request is at fault, not the site, so 400 rather than 500.
         db.session.rollback()
         log.warning("request refused, a value the database cannot take: %s", exc)
-        return _render(400)
+        return render_error(400)
 
     @app.errorhandler(InternalServerError)
     def server_error(exc):
         db.session.rollback()
-        return _render(500)
+        return render_error(500)

@@ -14,7 +14,9 @@ from flask import (
     url_for,
 )
 from flask_login import current_user, login_required
+from sqlalchemy import select
 
+from forum import errors
 from forum.extensions import db, limiter
 from forum.htmx import is_htmx, wants_fragment
 from forum.limits import member_or_address, only_when_done, setting
@@ -167,14 +169,20 @@ def _vote_response(disease, question, state: VoteState, notice: str | None = Non
 
 @bp.errorhandler(429)
 def too_many_requests(exc):
-    """Say clearly which limit was met: next to the vote button, or above the ask form."""
+    """Say clearly which limit was met: next to the vote button, or above the ask form.
+
+    The limit is checked before the view looks anything up, so the disease or question may
+    not exist: that is a 404 (an exception raised inside an error handler would be a 500).
+    """
     args = request.view_args or {}
-    disease = disease_or_404(args.get("slug", ""))
+    if request.endpoint not in ("questions.ask", "questions.vote"):
+        return exc
+    disease = db.session.scalar(select(Disease).where(Disease.slug == args.get("slug", "")))
+    question = disease and question_by_slug(disease, args.get("question_slug", ""))
+    if disease is None or (request.endpoint == "questions.vote" and question is None):
+        return errors.render_error(404)
     if request.endpoint == "questions.ask":
         return _ask_response(disease, AskQuestionForm(), error=ASK_TOO_FAST, status=429)
-    if request.endpoint != "questions.vote":
-        return exc
-    question = _question_or_404(disease, args.get("question_slug", ""))
     state = vote_states([question], current_user, "")[question.id]
     state = VoteState(
         count=state.count,
