@@ -7,6 +7,7 @@ import math
 import time
 
 from flask import Flask, render_template
+from flask.globals import request_ctx
 from flask_limiter import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DataError
@@ -30,6 +31,11 @@ MESSAGES = {
     500: ("Something went wrong", "The error has been logged. Please try again in a moment."),
 }
 
+UNSERVED_HOST_PAGE = (
+    "<!doctype html><html lang=en><meta charset=utf-8><title>Bad request</title>"
+    "<h1>Bad request</h1><p>This site is not served at the address you used.</p></html>"
+)
+
 CSRF_MESSAGE = (
     "This form has expired or did not come from this site, so nothing was changed. "
     "Reload the page and try again."
@@ -40,6 +46,10 @@ def render_error(code: int, description: str | None = None, headers: dict | None
     """The site's error page, or for an htmx fragment request the message in the alert region."""
     title, message = MESSAGES.get(code, ("Error", "Something went wrong."))
     headers = dict(headers or {})
+    if request_ctx.url_adapter is None:
+        # A Host that is not in TRUSTED_HOSTS: Flask refused it before routing, so no URL can
+        # be built, and nothing of the request (its host least of all) goes into the answer.
+        return UNSERVED_HOST_PAGE, code, headers
     context = {"code": code, "title": title, "message": description or message}
     if not wants_fragment():
         return render_template("errors/page.html", **context), code, headers

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable, Iterable, Mapping
+from urllib.parse import urlsplit, urlunsplit
 
 from flask import Flask, Response, abort, request, session
+from flask.globals import request_ctx
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -102,6 +104,22 @@ def _read_at_most(stream, size: int) -> bytes:
     return b"".join(chunks)
 
 
+def _relative_location(response: Response) -> None:
+    """Make a redirect to this site relative: it then never names the Host the client sent.
+
+    The views redirect to paths already; Werkzeug's own redirects (a doubled or a trailing
+    slash) are built with the request's host.
+    """
+    location = response.headers.get("Location")
+    if not location or request_ctx.url_adapter is None:
+        return
+    parts = urlsplit(location)
+    if parts.netloc and parts.netloc == request.host:
+        response.headers["Location"] = urlunsplit(
+            ("", "", parts.path or "/", parts.query, parts.fragment)
+        )
+
+
 def register(app: Flask) -> None:
     """Add the input checks, and the security headers to every response (fragments and error
     pages included)."""
@@ -111,6 +129,7 @@ def register(app: Flask) -> None:
 
     @app.after_request
     def _headers(response):
+        _relative_location(response)
         response.headers.setdefault("Content-Security-Policy", CSP)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
