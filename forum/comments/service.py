@@ -87,6 +87,22 @@ def member_name_taken(name: str) -> bool:
     return db.session.scalar(stmt.limit(1)) is not None
 
 
+def lock_question(question_id: int) -> None:
+    """Take the question row's write lock now, for the rest of the transaction.
+
+    Posting a comment changes the question's comment_count, so it would take this lock anyway;
+    taking it before the double-submit check makes concurrent posts to one question wait for
+    each other, and the second then sees the first (PostgreSQL reads committed rows afresh at
+    each statement). On SQLite a posting request holds the database's write lock from BEGIN.
+    Raises CommentError when the question is gone (deleted since the page was loaded).
+    """
+    locked = db.session.scalar(
+        select(Question.id).where(Question.id == question_id).with_for_update(key_share=True)
+    )
+    if locked is None:
+        raise CommentError("This question has been removed, so nothing was posted.")
+
+
 def find_parent(question: Question, parent_id: int | None) -> Comment | None:
     """The comment being answered, checked to belong to `question` and to be open for replies."""
     if parent_id is None:
@@ -131,6 +147,7 @@ def post_comment(
     check_body(body)
     if poster.user is None:
         check_guest_name(poster.guest_name or "")
+    lock_question(question.id)
     parent = find_parent(question, parent_id)
     duplicate = recent_duplicate(question, poster, parent, body)
     if duplicate is not None:
@@ -207,9 +224,14 @@ def can_delete(comment, user_id: int | None) -> bool:
 
 
 def edit_comment(comment: Comment, body: str) -> None:
-    """Replace the text, keeping the previous version as a revision. The caller commits."""
+    """Replace the text, keeping the previous version as a revision. The caller commits.
+
+    The comment row is read again under its write lock first: the same edit sent twice at once
+    (a double submit) then finds the text already changed and keeps no second revision.
+    """
     body = clean_body(body)
     check_body(body)
+    db.session.refresh(comment, with_for_update={"key_share": True})
     if body == comment.body_md:
         return
     db.session.add(
@@ -235,12 +257,21 @@ def delete_confirmed(form) -> bool:
 def delete_comment(comment: Comment) -> None:
     """Mark the comment deleted; its text stays in the database for moderators.
 
-    The question's comment_count drops in the same transaction. The caller commits.
+    The question's comment_count drops in the same transaction, once: the row is marked by a
+    conditional UPDATE, so a delete sent twice at once (a double click) finds it marked
+    already and changes nothing. The caller commits.
     """
-    if comment.deleted_at is not None:
+    marked = db.session.execute(
+        update(Comment)
+        .where(Comment.id == comment.id, Comment.deleted_at.is_(None))
+        .values(deleted_at=utcnow())
+        .returning(Comment.hidden_at)
+        .execution_options(synchronize_session=False)
+    ).first()
+    db.session.expire(comment, ["deleted_at", "hidden_at"])
+    if marked is None:
         return
-    was_counted = comment.hidden_at is None
-    comment.deleted_at = utcnow()
+    was_counted = marked.hidden_at is None
     if was_counted:
         db.session.execute(
             update(Question)
