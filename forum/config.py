@@ -96,7 +96,9 @@ def load(instance_path: str) -> dict:
         "FORUM_ENV": "production" if production else "development",
         "SECRET_KEY": _secret_key(instance, production),
         "SQLALCHEMY_DATABASE_URI": _database_url(instance),
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # hide_parameters: a database error's message (logged, and in a 500's traceback) names
+        # the statement but never the values it carried: emails, regions, titles.
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "hide_parameters": True},
         "TRUSTED_HOSTS": _trusted_hosts(),
         "REDIS_URL": redis_url,
         # A 10,000-character comment of emoji is ~120 KB once form-encoded: leave room for it.

@@ -76,6 +76,13 @@ def _rate_limited(exc: RateLimitExceeded):
     return render_error(429, message, {"Retry-After": str(wait)})
 
 
+def _error_kind(exc: BaseException) -> str:
+    """ "NumericValueOutOfRange (SQLSTATE 22003)": what went wrong, without any value."""
+    orig = getattr(exc, "orig", None) or exc
+    sqlstate = getattr(orig, "sqlstate", None)
+    return type(orig).__name__ + (f" (SQLSTATE {sqlstate})" if sqlstate else "")
+
+
 def register(app: Flask) -> None:
     """Install the error handlers."""
 
@@ -100,7 +107,9 @@ def register(app: Flask) -> None:
         # A number from the request beyond what the database stores (?page=10**20): the
         # request is at fault, not the site, so 400 rather than 500.
         db.session.rollback()
-        log.warning("request refused, a value the database cannot take: %s", exc)
+        # The kind of error only: the database's own message may quote the value (PostgreSQL's
+        # 'invalid input syntax for type integer: "..."'), and values are the member's data.
+        log.warning("request refused, a value the database cannot take: %s", _error_kind(exc))
         return render_error(400)
 
     @app.errorhandler(InternalServerError)
