@@ -13,11 +13,15 @@ import threading
 import time
 
 import pytest
+from sqlalchemy import delete as sql_delete
 from sqlalchemy import func, select, text
 
 from forum.comments import service as comments
 from forum.extensions import db
-from forum.models import Comment, CommentRevision, Question
+from forum.maps import service as maps
+from forum.members import service as members
+from forum.models import Comment, CommentRevision, Disease, MapEntry, Question, User, Vote
+from forum.questions import voting as voting_rules
 from tests import backends, factories
 
 backend_url = backends.backend_url
@@ -88,8 +92,6 @@ def test_an_identical_comment_posted_while_the_first_is_uncommitted_is_not_store
     assert created
 
     def second_post():
-        from forum.models import User
-
         q, u = db.session.get(Question, qid), db.session.get(User, uid)
         _, created = comments.post_comment(q, comments.Poster(user=u), "Same words.")
         db.session.commit()
@@ -158,3 +160,168 @@ def test_saving_the_same_edit_twice_at_once_keeps_one_earlier_version(pg_app):
     ).all()
     assert revisions == ["First words."]
     assert db.session.get(Comment, cid).body_md == "Second words."
+
+
+# --- votes, account deletion and question deletion -------------------------------------------
+
+
+def _vote_rows(question_id: int) -> int:
+    return db.session.scalar(
+        select(func.count()).select_from(Vote).where(Vote.question_id == question_id)
+    )
+
+
+def _assert_counts_equal_rows() -> None:
+    db.session.remove()
+    for question in db.session.scalars(select(Question)):
+        assert question.vote_count == _vote_rows(question.id), question.title
+    for disease in db.session.scalars(select(Disease)):
+        entries = db.session.scalar(
+            select(func.count()).select_from(MapEntry).where(MapEntry.disease_id == disease.id)
+        )
+        assert disease.member_count == entries, disease.name
+
+
+def make_voting() -> tuple[int, int]:
+    """A question (with one vote of a bystander) and a voter: their ids."""
+    disease = factories.make_disease()
+    question = factories.make_question(disease, "Is it hereditary?", votes=1)
+    voter = factories.make_user("vera_voter")
+    return question.id, voter.id
+
+
+def test_a_vote_by_an_account_deleted_since_the_request_began_is_refused(race_app):
+    """The request loaded its member, then the account was deleted (another browser): the vote
+    is refused with a message, not a foreign-key error (500). Both databases."""
+    qid, uid = make_voting()
+    question, voter = db.session.get(Question, qid), db.session.get(User, uid)
+    db.session.expunge_all()  # what the request holds: rows read before the deletion
+    db.session.rollback()
+
+    Concurrent(race_app, lambda: _delete_account(uid)).result()
+
+    with pytest.raises(voting_rules.VoteRefused, match="no longer exists"):
+        voting_rules.toggle_vote(question, voter)
+    db.session.rollback()
+    _assert_counts_equal_rows()
+
+
+def test_a_vote_on_a_question_deleted_since_the_request_began_is_a_404(race_app):
+    qid, uid = make_voting()
+    question, voter = db.session.get(Question, qid), db.session.get(User, uid)
+    db.session.expunge_all()
+    db.session.rollback()
+
+    Concurrent(race_app, lambda: _delete_question(qid)).result()
+
+    with pytest.raises(voting_rules.QuestionGone):
+        voting_rules.toggle_vote(question, voter)
+    db.session.rollback()
+    _assert_counts_equal_rows()
+
+
+def _delete_account(uid: int) -> None:
+    user = db.session.get(User, uid)
+    if user is not None:
+        members.delete_account(user)
+    db.session.commit()
+
+
+def _delete_question(qid: int) -> None:
+    # As a moderator's removal would: the votes go with the question (ON DELETE CASCADE).
+    db.session.execute(sql_delete(Question).where(Question.id == qid))
+    db.session.commit()
+
+
+def _toggle(qid: int, uid: int):
+    result = voting_rules.toggle_vote(db.session.get(Question, qid), db.session.get(User, uid))
+    db.session.commit()
+    return result
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("first_voted", [False, True], ids=["vote", "unvote"])
+def test_an_account_deleted_while_its_vote_is_uncommitted_leaves_true_counts(pg_app, first_voted):
+    """The vote (or unvote) holds its transaction open; the deletion must wait for it and then
+    count what it committed."""
+    qid, uid = make_voting()
+    if first_voted:
+        _toggle(qid, uid)
+    voting_rules.toggle_vote(db.session.get(Question, qid), db.session.get(User, uid))
+    db.session.flush()
+
+    other = Concurrent(pg_app, lambda: _delete_account(uid))
+    wait_until_blocked_or_done(other)
+    db.session.commit()
+    other.result()
+
+    _assert_counts_equal_rows()
+    assert db.session.get(User, uid) is None
+
+
+@pytest.mark.postgres
+def test_a_vote_sent_while_the_account_deletion_is_uncommitted_is_refused(pg_app):
+    qid, uid = make_voting()
+    members.delete_account(db.session.get(User, uid))
+    db.session.flush()
+
+    other = Concurrent(pg_app, lambda: _toggle(qid, uid))
+    wait_until_blocked_or_done(other)
+    db.session.commit()
+
+    with pytest.raises(voting_rules.VoteRefused, match="no longer exists"):
+        other.result()
+    _assert_counts_equal_rows()
+
+
+@pytest.mark.postgres
+def test_a_vote_sent_while_the_question_deletion_is_uncommitted_is_a_404(pg_app):
+    qid, uid = make_voting()
+    db.session.execute(sql_delete(Question).where(Question.id == qid))
+
+    other = Concurrent(pg_app, lambda: _toggle(qid, uid))
+    wait_until_blocked_or_done(other)
+    db.session.commit()
+
+    with pytest.raises(voting_rules.QuestionGone):
+        other.result()
+    _assert_counts_equal_rows()
+
+
+@pytest.mark.postgres
+def test_an_account_deleted_while_it_joins_a_map_leaves_a_true_member_count(pg_app):
+    """The same race on the map's member count."""
+    _, uid = make_voting()
+    disease = factories.make_disease("Alkaptonuria", synonyms=())
+    did = disease.id
+    fields = maps.EntryFields("patient", "FR", None, None, False)
+    maps.join(db.session.get(Disease, did), db.session.get(User, uid), fields)
+
+    other = Concurrent(pg_app, lambda: _delete_account(uid))
+    wait_until_blocked_or_done(other)
+    db.session.commit()
+    other.result()
+
+    _assert_counts_equal_rows()
+
+
+@pytest.mark.postgres
+def test_two_deletions_of_one_account_at_once_count_its_votes_once(pg_app):
+    """Two browsers of the member both confirm the deletion."""
+    qid, uid = make_voting()
+    _toggle(qid, uid)
+    members.delete_account(db.session.get(User, uid))
+    db.session.flush()
+
+    other = Concurrent(pg_app, lambda: _delete_account_twice(uid))
+    wait_until_blocked_or_done(other)
+    db.session.commit()
+    other.result()
+
+    _assert_counts_equal_rows()
+
+
+def _delete_account_twice(uid: int) -> None:
+    # The second request loaded the member before the first deletion committed.
+    members.delete_account(db.session.get(User, uid))
+    db.session.commit()

@@ -25,7 +25,7 @@ from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import func, select
 
 from forum.extensions import db
-from forum.models import Comment, Question
+from forum.models import Comment, Question, User, Vote
 from tests import backends, factories
 from tests.conftest import session_for
 
@@ -193,4 +193,53 @@ def test_twenty_identical_comments_at_once_store_one(race_app, gunicorn):
     counts = dict(db.session.execute(select(Question.id, Question.comment_count)).all())
     assert stored == {qid: 1 for qid in ids}
     assert counts == {qid: 1 for qid in ids}
+    gunicorn.assert_clean_log()
+
+
+# --- votes racing the voter's account deletion -----------------------------------------------
+
+VOTE_ROUNDS = 8
+QUESTIONS = 20
+
+
+def test_votes_fired_with_the_voters_account_deletion_keep_counts_true(race_app, gunicorn):
+    """Eight rounds: a member's twenty votes (one per question) and the deletion of their
+    account, released together. Every count equals its rows; no request answers 500."""
+    disease = factories.make_disease("Scleromyxedema")
+    asker = factories.make_user("asker")
+    questions = [
+        factories.make_question(disease, f"Question {n} about it?", author_id=asker.id)
+        for n in range(QUESTIONS)
+    ]
+    paths = [f"/diseases/{disease.slug}/questions/{q.slug}/vote" for q in questions]
+    voters = [factories.make_user(f"voter{n}") for n in range(VOTE_ROUNDS)]
+    headers = [_auth_headers(race_app, voter) for voter in voters]
+    db.session.remove()
+    delete_body = f"password={factories.PASSWORD.replace(' ', '+')}".encode()
+
+    seen: Counter = Counter()
+    for auth in headers:
+        votes = [
+            (path, {**auth, **({"HX-Request": "true"} if i % 2 else {})}, b"")
+            for i, path in enumerate(paths)
+        ]
+        deletion = ("/account/delete", {**auth, "Content-Type": FORM}, delete_body)
+        statuses = _burst(gunicorn, [*votes[:10], deletion, *votes[10:]])
+        assert statuses[10] == 303, statuses  # the account is deleted
+        seen.update(statuses)
+
+    # Votes: counted or refused (200 fragment / 303 back), or sent to log in (401 htmx / 303).
+    assert set(seen) <= {200, 303, 401}, seen
+    db.session.remove()
+    rows = dict(
+        db.session.execute(select(Vote.question_id, func.count()).group_by(Vote.question_id)).all()
+    )
+    counts = dict(db.session.execute(select(Question.id, Question.vote_count)).all())
+    assert counts == {qid: rows.get(qid, 0) for qid in counts}
+    assert (
+        db.session.scalar(
+            select(func.count()).select_from(User).where(User.username.like("voter%"))
+        )
+        == 0
+    )
     gunicorn.assert_clean_log()

@@ -28,6 +28,7 @@ from forum.questions.pages import render_question_page
 from forum.questions.service import DuplicateQuestion, ask_question
 from forum.questions.voting import (
     TOO_FAST,
+    QuestionGone,
     VoteRefused,
     VoteState,
     toggle_vote,
@@ -143,6 +144,9 @@ def vote(slug: str, question_slug: str):
         return redirect(target, 303)
     try:
         result = toggle_vote(question, current_user)
+    except QuestionGone:
+        db.session.rollback()
+        abort(404)
     except VoteRefused as refused:
         db.session.rollback()
         state = VoteState(count=question.vote_count, reason=str(refused), next=back)
