@@ -123,8 +123,16 @@ def load(instance_path: str) -> dict:
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",
         "RATELIMIT_HEADERS_ENABLED": True,
         "RATELIMIT_LOGIN_IP": os.environ.get("RATELIMIT_LOGIN_IP", "10 per minute;50 per hour"),
+        # Failed logins of one account: from one address; from any browser that never logged
+        # in to it; from one browser that did (its device cookie, forum/auth/devices.py).
         "RATELIMIT_LOGIN_ACCOUNT": os.environ.get(
             "RATELIMIT_LOGIN_ACCOUNT", "5 per minute;20 per hour"
+        ),
+        "RATELIMIT_LOGIN_ACCOUNT_UNTRUSTED": os.environ.get(
+            "RATELIMIT_LOGIN_ACCOUNT_UNTRUSTED", "20 per hour;100 per day"
+        ),
+        "RATELIMIT_LOGIN_DEVICE": os.environ.get(
+            "RATELIMIT_LOGIN_DEVICE", "10 per minute;50 per hour"
         ),
         "RATELIMIT_SIGNUP": os.environ.get("RATELIMIT_SIGNUP", "5 per hour"),
         "RATELIMIT_VOTE": os.environ.get("RATELIMIT_VOTE", "60 per minute;600 per hour"),
