@@ -8,6 +8,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import func, select, update
 
+from forum import names
+from forum.auth.service import name_in_use
 from forum.extensions import db
 from forum.markdown import render_comment
 from forum.models.base import utcnow
@@ -59,32 +61,33 @@ def check_body(body: str) -> None:
 
 
 def clean_guest_name(raw: str) -> str:
-    """A guest's display name with its spacing tidied (NFC, single spaces, no control chars)."""
+    """A guest's display name with its spacing tidied (NFC, single spaces, no control chars).
+
+    Dropping every control and format character (category C) removes the bidi overrides and
+    isolates too, so a name cannot reverse the text around it.
+    """
     name = unicodedata.normalize("NFC", raw)
     name = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C")
     return " ".join(name.split())
 
 
 def check_guest_name(name: str) -> None:
-    """Raise CommentError unless a guest may use `name`: right length, not a member's name."""
+    """Raise CommentError unless a guest may use `name`: right length, not reserved, and not a
+    member's name however it is written (same confusable skeleton, forum.names)."""
     if len(name) < GUEST_NAME_MIN or len(name) > GUEST_NAME_MAX:
         raise CommentError(
             f"Choose a display name of {GUEST_NAME_MIN} to {GUEST_NAME_MAX} characters.",
             "guest_name",
         )
-    if member_name_taken(name):
+    if names.is_reserved(name):
+        raise CommentError(
+            "That name is reserved for the site and its staff. Choose another.", "guest_name"
+        )
+    if name_in_use(name):
         raise CommentError(
             "A member already uses that name. Choose another, or log in if it is yours.",
             "guest_name",
         )
-
-
-def member_name_taken(name: str) -> bool:
-    """True when a member holds `name`, whatever its case or width ("ＭＩＲＡ" is "mira")."""
-    folded = unicodedata.normalize("NFKC", name)
-    keys = {name.lower(), name.casefold(), folded.lower(), folded.casefold()}
-    stmt = select(User.id).where(User.username_key.in_(keys))
-    return db.session.scalar(stmt.limit(1)) is not None
 
 
 def lock_question(question_id: int) -> None:
