@@ -10,6 +10,8 @@ from urllib.parse import urlsplit, urlunsplit
 from flask import Flask, Response, abort, request, session
 from flask.globals import request_ctx
 
+from forum.htmx import refuse_non_html
+
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
@@ -144,3 +146,7 @@ def register(app: Flask) -> None:
         if "Cache-Control" not in response.headers and session.get("_user_id"):
             response.headers["Cache-Control"] = "private"
         return response
+
+    # Registered last, so it runs first (Flask runs after_request functions in reverse): the
+    # answer that replaces a non-HTML body then gets the security headers above too.
+    app.after_request(refuse_non_html)
