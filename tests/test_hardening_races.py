@@ -243,3 +243,48 @@ def test_votes_fired_with_the_voters_account_deletion_keep_counts_true(race_app,
         == 0
     )
     gunicorn.assert_clean_log()
+
+
+# --- a body too large, sent chunked to the real server ---------------------------------------
+
+
+def _post_chunked(server: Server, path: str, first: bytes, filler: int) -> bytes:
+    """POST `first` and then `filler` bytes as a chunked body; the status line that came back.
+
+    The body is written from another thread, as the server may answer (and close) before
+    reading it all."""
+    sock = socket.create_connection(("127.0.0.1", server.port), timeout=60)
+
+    def send() -> None:
+        try:
+            sock.sendall(
+                f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n"
+                "Content-Type: application/x-www-form-urlencoded\r\n\r\n".encode()
+            )
+            chunk = b"x" * 65536
+            sock.sendall(f"{len(first):x}\r\n".encode() + first + b"\r\n")
+            for _ in range(filler // len(chunk)):
+                sock.sendall(f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n")
+            sock.sendall(b"0\r\n\r\n")
+        except OSError:
+            pass  # the server answered and closed before reading everything
+
+    sender = threading.Thread(target=send, daemon=True)
+    sender.start()
+    try:
+        answer = b""
+        while b"\r\n" not in answer:
+            data = sock.recv(4096)
+            if not data:
+                break
+            answer += data
+    finally:
+        sender.join(timeout=60)
+        sock.close()
+    return answer.split(b"\r\n", 1)[0]
+
+
+def test_a_ten_megabyte_chunked_body_answers_413(race_app, gunicorn):
+    status = _post_chunked(gunicorn, "/login", b"username=someone&password=", 10 * 1024 * 1024)
+    assert status.startswith(b"HTTP/1.1 413"), status
+    gunicorn.assert_clean_log()
