@@ -325,3 +325,19 @@ def _delete_account_twice(uid: int) -> None:
     # The second request loaded the member before the first deletion committed.
     members.delete_account(db.session.get(User, uid))
     db.session.commit()
+
+
+def test_a_comment_on_a_question_deleted_since_the_request_began_is_refused(race_app):
+    """Not a foreign-key error (500): the form comes back with a message, nothing stored."""
+    question = factories.make_question(factories.make_disease(), "Is it hereditary?")
+    member = factories.make_user("mira_member")
+    qid = question.id
+    db.session.expunge_all()  # what the request holds: rows read before the deletion
+    db.session.rollback()
+
+    Concurrent(race_app, lambda: _delete_question(qid)).result()
+
+    with pytest.raises(comments.CommentError, match="removed"):
+        comments.post_comment(question, comments.Poster(user=member), "Too late.")
+    db.session.rollback()
+    assert db.session.scalar(select(func.count()).select_from(Comment)) == 0
