@@ -30,7 +30,10 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     if app.config["PROXY_FIX"]:
         hops = app.config["PROXY_FIX"]
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+        # The client's address and scheme, which every proxy sets; the host only when the
+        # operator says their proxy sets it (otherwise a client could choose it).
+        host_hops = hops if app.config.get("PROXY_FIX_HOST") else 0
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=host_hops)
 
     observability.init_app(app)
     _init_extensions(app)

@@ -60,6 +60,24 @@ def _secret_key(instance_path: Path, production: bool) -> str:
     return key_file.read_text().strip()
 
 
+# What `make run` and the tests are reached at; a deployment names its own hosts.
+LOCAL_HOSTS = ["localhost", "127.0.0.1", "::1"]
+
+
+def _trusted_hosts() -> list[str] | None:
+    """TRUSTED_HOSTS: the host names this site answers to, comma-separated ("*": any host).
+
+    A request for any other Host (or forwarded host) gets 400 before routing, so no page,
+    redirect or email link is ever built with a host an attacker sent.
+    """
+    value = os.environ.get("TRUSTED_HOSTS", "").strip()
+    if not value:
+        return list(LOCAL_HOSTS)
+    if value == "*":
+        return None
+    return [host.strip() for host in value.split(",") if host.strip()]
+
+
 def _database_url(instance_path: Path) -> str:
     url = os.environ.get("DATABASE_URL", "").strip()
     if not url:
@@ -87,9 +105,12 @@ def load(instance_path: str) -> dict:
         "FORUM_ENV": "production" if production else "development",
         "SECRET_KEY": _secret_key(instance, production),
         "SQLALCHEMY_DATABASE_URI": _database_url(instance),
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # hide_parameters: a database error's message (logged, and in a 500's traceback) names
+        # the statement but never the values it carried: emails, regions, titles.
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "hide_parameters": True},
         # Seconds to wait for a PostgreSQL connection: during an outage pages answer 503 quickly.
         "DATABASE_CONNECT_TIMEOUT": _env_int("DATABASE_CONNECT_TIMEOUT", 2),
+        "TRUSTED_HOSTS": _trusted_hosts(),
         "REDIS_URL": redis_url,
         # A 10,000-character comment of emoji is ~120 KB once form-encoded: leave room for it.
         "MAX_CONTENT_LENGTH": _env_int("MAX_CONTENT_LENGTH", 256 * 1024),
@@ -102,8 +123,10 @@ def load(instance_path: str) -> dict:
         "REMEMBER_COOKIE_SECURE": https,
         "PREFERRED_URL_SCHEME": "https" if https else "http",
         "FORUM_HTTPS": https,
-        # Trust X-Forwarded-* only when the operator says a proxy sits in front.
+        # Trust X-Forwarded-For and -Proto only when the operator says how many proxies sit in
+        # front; X-Forwarded-Host only when they also say the proxy sets it (PROXY_FIX_HOST=1).
         "PROXY_FIX": _env_int("PROXY_FIX", 0),
+        "PROXY_FIX_HOST": _env_bool("PROXY_FIX_HOST", False),
         # CSRF tokens live as long as the session; a form left open for hours still posts.
         "WTF_CSRF_TIME_LIMIT": None,
         # Rate limits (Flask-Limiter); storage is Redis when REDIS_URL is set.
@@ -118,8 +141,16 @@ def load(instance_path: str) -> dict:
         "RATELIMIT_SWALLOW_ERRORS": True,
         "RATELIMIT_HEADERS_ENABLED": True,
         "RATELIMIT_LOGIN_IP": os.environ.get("RATELIMIT_LOGIN_IP", "10 per minute;50 per hour"),
+        # Failed logins of one account: from one address; from any browser that never logged
+        # in to it; from one browser that did (its device cookie, forum/auth/devices.py).
         "RATELIMIT_LOGIN_ACCOUNT": os.environ.get(
             "RATELIMIT_LOGIN_ACCOUNT", "5 per minute;20 per hour"
+        ),
+        "RATELIMIT_LOGIN_ACCOUNT_UNTRUSTED": os.environ.get(
+            "RATELIMIT_LOGIN_ACCOUNT_UNTRUSTED", "20 per hour;100 per day"
+        ),
+        "RATELIMIT_LOGIN_DEVICE": os.environ.get(
+            "RATELIMIT_LOGIN_DEVICE", "10 per minute;50 per hour"
         ),
         "RATELIMIT_SIGNUP": os.environ.get("RATELIMIT_SIGNUP", "5 per hour"),
         "RATELIMIT_VOTE": os.environ.get("RATELIMIT_VOTE", "60 per minute;600 per hour"),

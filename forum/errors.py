@@ -7,6 +7,7 @@ import logging
 import math
 
 from flask import Flask, g, make_response, render_template
+from flask.globals import request_ctx
 from flask_limiter import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DataError, InterfaceError, OperationalError
@@ -39,16 +40,25 @@ MESSAGES = {
 # Seconds a client is asked to wait after a 503.
 RETRY_AFTER_UNAVAILABLE = 10
 
+UNSERVED_HOST_PAGE = (
+    "<!doctype html><html lang=en><meta charset=utf-8><title>Bad request</title>"
+    "<h1>Bad request</h1><p>This site is not served at the address you used.</p></html>"
+)
+
 CSRF_MESSAGE = (
     "This form has expired or did not come from this site, so nothing was changed. "
     "Reload the page and try again."
 )
 
 
-def _render(code: int, description: str | None = None, headers: dict | None = None):
-    """The error page, or for an htmx fragment request a message for the page's alert region."""
+def render_error(code: int, description: str | None = None, headers: dict | None = None):
+    """The site's error page, or for an htmx fragment request the message in the alert region."""
     title, message = MESSAGES.get(code, ("Error", "Something went wrong."))
     headers = dict(headers or {})
+    if request_ctx.url_adapter is None:
+        # A Host that is not in TRUSTED_HOSTS: Flask refused it before routing, so no URL can
+        # be built, and nothing of the request (its host least of all) goes into the answer.
+        return UNSERVED_HOST_PAGE, code, headers
     context = {"code": code, "title": title, "message": description or message}
     if not wants_fragment():
         template = "errors/page.html"
@@ -62,7 +72,7 @@ def _render(code: int, description: str | None = None, headers: dict | None = No
 
 def csrf_refused():
     """The answer to a post whose CSRF token is missing or wrong: 400, nothing changed."""
-    return _render(400, CSRF_MESSAGE)
+    return render_error(400, CSRF_MESSAGE)
 
 
 def _wait_words(seconds: int) -> str:
@@ -78,7 +88,14 @@ def rate_limited(exc: RateLimitExceeded):
     default = MESSAGES[429][1]
     what = exc.description if exc.limit.error_message else default
     message = f"{what} Please wait {_wait_words(wait)} and try again."
-    return _render(429, message, {"Retry-After": str(wait)})
+    return render_error(429, message, {"Retry-After": str(wait)})
+
+
+def _error_kind(exc: BaseException) -> str:
+    """ "NumericValueOutOfRange (SQLSTATE 22003)": what went wrong, without any value."""
+    orig = getattr(exc, "orig", None) or exc
+    sqlstate = getattr(orig, "sqlstate", None)
+    return type(orig).__name__ + (f" (SQLSTATE {sqlstate})" if sqlstate else "")
 
 
 def register(app: Flask) -> None:
@@ -95,7 +112,9 @@ def register(app: Flask) -> None:
         # Werkzeug's descriptions of other 400s say what was wrong with the request.
         description = exc.description if exc.code == 400 else None
         retry_after = dict(exc.get_headers()).get("Retry-After")
-        return _render(exc.code, description, {"Retry-After": retry_after} if retry_after else None)
+        return render_error(
+            exc.code, description, {"Retry-After": retry_after} if retry_after else None
+        )
 
     @app.errorhandler(DataError)
     @app.errorhandler(OverflowError)
@@ -103,8 +122,10 @@ def register(app: Flask) -> None:
         # A number from the request beyond what the database stores (?page=10**20): the
         # request is at fault, not the site, so 400 rather than 500.
         db.session.rollback()
-        log.warning("request refused, a value the database cannot take: %s", exc)
-        return _render(400)
+        # The kind of error only: the database's own message may quote the value (PostgreSQL's
+        # 'invalid input syntax for type integer: "..."'), and values are the member's data.
+        log.warning("request refused, a value the database cannot take: %s", _error_kind(exc))
+        return render_error(400)
 
     @app.errorhandler(OperationalError)
     @app.errorhandler(InterfaceError)
@@ -118,9 +139,9 @@ def register(app: Flask) -> None:
         # The page's header must not ask the database who is logged in (a member loaded before
         # the failure is expired by the rollback, so reading their name would query too).
         g._login_user = login_manager.anonymous_user()
-        return _render(503, headers={"Retry-After": str(RETRY_AFTER_UNAVAILABLE)})
+        return render_error(503, headers={"Retry-After": str(RETRY_AFTER_UNAVAILABLE)})
 
     @app.errorhandler(InternalServerError)
     def server_error(exc):
         db.session.rollback()
-        return _render(500)
+        return render_error(500)

@@ -8,6 +8,15 @@ import unicodedata
 _SEPARATORS = re.compile(r"-+")
 # Question marks of the scripts members write in; a title ending with any of them is a question.
 QUESTION_MARKS = ("?", "\u061f", "\uff1f", "\u2e2e")  # ?, Arabic ؟, full-width ？, reversed ⸮
+# Embeddings, overrides, isolates and the directional marks: in a name, a title or a region
+# they can reverse how the text around them reads. Comment text keeps them (shown with
+# dir="auto"), as right-to-left writers need them there.
+_BIDI_CONTROLS = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def strip_bidi_controls(text: str) -> str:
+    """The text without bidirectional control characters."""
+    return _BIDI_CONTROLS.sub("", text)
 
 
 def _slug_chars(text: str):

@@ -921,6 +921,8 @@ def _limited_actions(w: World):
         "login": ("RATELIMIT_LOGIN_IP", None, lambda c, n: c.post(
             "/login", data={"username": f"nobody{n}", "password": "wrong password"})),
         "login-account": ("RATELIMIT_LOGIN_ACCOUNT", None, lambda c, n: c.post(
+            "/login", data={"username": "alice_a", "password": "wrong password"})),
+        "login-account-untrusted": ("RATELIMIT_LOGIN_ACCOUNT_UNTRUSTED", None, lambda c, n: c.post(
             "/login", data={"username": "alice_a", "password": "wrong password"},
             environ_base={"REMOTE_ADDR": f"10.0.0.{n}"})),
         "signup": ("RATELIMIT_SIGNUP", None, lambda c, n: c.post(
@@ -949,7 +951,8 @@ def _limited_actions(w: World):
 
 
 LIMITED = [
-    "login", "login-account", "signup", "comment-member", "comment-guest", "comment-edit",
+    "login", "login-account", "login-account-untrusted", "signup", "comment-member",
+    "comment-guest", "comment-edit",
     "vote", "vote-visitor", "ask", "map-join", "password-check", "delete-check",
 ]  # fmt: skip
 

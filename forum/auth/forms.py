@@ -7,7 +7,7 @@ from wtforms import HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 
 from forum.auth.passwords import MAX_LENGTH, password_problem
-from forum.auth.service import username_problem
+from forum.auth.service import signup_name_problem, username_problem
 
 
 class NewPassword:
@@ -27,7 +27,7 @@ class NewPassword:
 
 
 def _valid_username(form, field):
-    problem = username_problem(field.data or "")
+    problem = username_problem(field.data or "") or signup_name_problem(field.data or "")
     if problem:
         raise ValidationError(problem)
 

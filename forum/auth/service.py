@@ -6,6 +6,7 @@ import re
 
 from sqlalchemy import select
 
+from forum import names
 from forum.auth.passwords import (
     UNUSABLE,
     burn_verify_time,
@@ -25,7 +26,10 @@ USERNAME_RULES = "3 to 30 characters: letters, digits, underscore, hyphen and do
 
 
 class UsernameTaken(ValueError):
-    """Another account already has this username (compared regardless of case)."""
+    """Another account already has this username, or one that looks the same (forum.names)."""
+
+
+RESERVED_USERNAME = "That name is reserved for the site and its staff. Choose another."
 
 
 def normalize_username(username: str) -> str:
@@ -40,6 +44,22 @@ def username_problem(username: str) -> str | None:
     return None
 
 
+def signup_name_problem(username: str) -> str | None:
+    """Why a visitor may not sign up as `username` (beyond its shape), or None.
+
+    Only sign-up refuses reserved names: an operator may still create an "admin" account
+    (flask create-admin)."""
+    if names.is_reserved(username):
+        return RESERVED_USERNAME
+    return None
+
+
+def name_in_use(name: str) -> bool:
+    """True when a member's name looks the same as `name` (same confusable key)."""
+    stmt = select(User.id).where(User.name_key.in_(names.name_keys(name))).limit(1)
+    return db.session.scalar(stmt) is not None
+
+
 def user_by_username(username: str) -> User | None:
     """The account with this username, whatever its case, or None."""
     key = normalize_username(username)
@@ -52,7 +72,7 @@ def create_user(
     """Add a new account and flush it; raises UsernameTaken when the name is in use."""
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r}")
-    if user_by_username(username) is not None:
+    if user_by_username(username) is not None or name_in_use(username):
         raise UsernameTaken(username)
     user = User(
         username=username,

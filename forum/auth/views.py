@@ -6,14 +6,17 @@ from flask import (
     Blueprint,
     flash,
     has_request_context,
+    make_response,
     redirect,
     render_template,
     request,
     url_for,
 )
+from flask_limiter.util import get_remote_address
 from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 
+from forum.auth import devices
 from forum.auth.forms import LoginForm, SignupForm
 from forum.auth.service import UsernameTaken, authenticate, create_user, normalize_username
 from forum.auth.sessions import end_session, start_session
@@ -26,12 +29,47 @@ bp = Blueprint("auth", __name__)
 LOGIN_FAILED = "That username and password do not match any account."
 USERNAME_TAKEN = "That username is taken."
 LOGIN_LIMITED = "Too many login attempts."
+ACCOUNT_LIMITED = (
+    "Too many failed logins to this account from browsers that have not logged in to it. "
+    "A browser you have logged in with before can still log in."
+)
 SIGNUP_LIMITED = "Too many new accounts from this network."
 
 
-def _login_account_key() -> str:
-    """The per-account login limit's key: the username as submitted, normalized."""
-    return "login-account:" + normalize_username(request.form.get("username", ""))[:64]
+# -- login limits: failed logins of one account are counted three ways (forum.auth.devices) ---
+
+
+def _username_key() -> str:
+    return normalize_username(request.form.get("username", ""))[:64]
+
+
+def _account_and_address_key() -> str:
+    """One address guessing one account."""
+    return f"login-account:{_username_key()}|{get_remote_address()}"
+
+
+def _account_key() -> str:
+    """One account guessed from anywhere, by browsers that never logged in to it."""
+    return f"login-account-untrusted:{_username_key()}"
+
+
+def _device_key() -> str:
+    """One browser that has logged in to the account before."""
+    return f"login-device:{devices.trusted_device()}"
+
+
+def _from_trusted_device() -> bool:
+    return devices.trusted_device() is not None
+
+
+def _from_untrusted_browser() -> bool:
+    return devices.trusted_device() is None
+
+
+def _login_failed(response) -> bool:
+    """For deduct_when: only failed logins count, so a member logging in often is never held
+    back by their own successes."""
+    return devices.login_failed()
 
 
 def _form_page(template: str, form, error: str | None = None):
@@ -51,8 +89,26 @@ def _form_page(template: str, form, error: str | None = None):
 @limiter.limit(setting("RATELIMIT_LOGIN_IP"), methods=["POST"], error_message=LOGIN_LIMITED)
 @limiter.limit(
     setting("RATELIMIT_LOGIN_ACCOUNT"),
-    key_func=_login_account_key,
+    key_func=_account_and_address_key,
     methods=["POST"],
+    exempt_when=_from_trusted_device,
+    deduct_when=_login_failed,
+    error_message=LOGIN_LIMITED,
+)
+@limiter.limit(
+    setting("RATELIMIT_LOGIN_ACCOUNT_UNTRUSTED"),
+    key_func=_account_key,
+    methods=["POST"],
+    exempt_when=_from_trusted_device,
+    deduct_when=_login_failed,
+    error_message=ACCOUNT_LIMITED,
+)
+@limiter.limit(
+    setting("RATELIMIT_LOGIN_DEVICE"),
+    key_func=_device_key,
+    methods=["POST"],
+    exempt_when=_from_untrusted_browser,
+    deduct_when=_login_failed,
     error_message=LOGIN_LIMITED,
 )
 def login():
@@ -70,8 +126,10 @@ def login():
             db.session.commit()  # keeps a hash upgraded by authenticate()
             start_session(user)
             flash(f"Welcome back, {user.username}.", "success")
-            return go_to(safe_next(form.next.data) or url_for("home.index"))
+            response = make_response(go_to(safe_next(form.next.data) or url_for("home.index")))
+            return devices.remember(response, user)
         error = LOGIN_FAILED
+    devices.mark_failed_login()
     form.password.data = ""
     return _form_page("auth/login.html", form, error)
 
@@ -99,7 +157,8 @@ def signup():
         else:
             start_session(user)
             flash(f"Welcome to RareCircle, {user.username}. Your account is ready.", "success")
-            return go_to(safe_next(form.next.data) or url_for("home.index"))
+            response = make_response(go_to(safe_next(form.next.data) or url_for("home.index")))
+            return devices.remember(response, user)
     form.password.data = ""
     return _form_page("auth/signup.html", form)
 

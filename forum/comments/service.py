@@ -8,6 +8,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import func, select, text, update
 
+from forum import names
+from forum.auth.service import name_in_use
 from forum.extensions import db
 from forum.markdown import render_comment
 from forum.models.base import utcnow
@@ -59,32 +61,49 @@ def check_body(body: str) -> None:
 
 
 def clean_guest_name(raw: str) -> str:
-    """A guest's display name with its spacing tidied (NFC, single spaces, no control chars)."""
+    """A guest's display name with its spacing tidied (NFC, single spaces, no control chars).
+
+    Dropping every control and format character (category C) removes the bidi overrides and
+    isolates too, so a name cannot reverse the text around it.
+    """
     name = unicodedata.normalize("NFC", raw)
     name = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C")
     return " ".join(name.split())
 
 
 def check_guest_name(name: str) -> None:
-    """Raise CommentError unless a guest may use `name`: right length, not a member's name."""
+    """Raise CommentError unless a guest may use `name`: right length, not reserved, and not a
+    member's name however it is written (same confusable skeleton, forum.names)."""
     if len(name) < GUEST_NAME_MIN or len(name) > GUEST_NAME_MAX:
         raise CommentError(
             f"Choose a display name of {GUEST_NAME_MIN} to {GUEST_NAME_MAX} characters.",
             "guest_name",
         )
-    if member_name_taken(name):
+    if names.is_reserved(name):
+        raise CommentError(
+            "That name is reserved for the site and its staff. Choose another.", "guest_name"
+        )
+    if name_in_use(name):
         raise CommentError(
             "A member already uses that name. Choose another, or log in if it is yours.",
             "guest_name",
         )
 
 
-def member_name_taken(name: str) -> bool:
-    """True when a member holds `name`, whatever its case or width ("ＭＩＲＡ" is "mira")."""
-    folded = unicodedata.normalize("NFKC", name)
-    keys = {name.lower(), name.casefold(), folded.lower(), folded.casefold()}
-    stmt = select(User.id).where(User.username_key.in_(keys))
-    return db.session.scalar(stmt.limit(1)) is not None
+def lock_question(question_id: int) -> None:
+    """Take the question row's write lock now, for the rest of the transaction.
+
+    Posting a comment changes the question's comment_count, so it would take this lock anyway;
+    taking it before the double-submit check makes concurrent posts to one question wait for
+    each other, and the second then sees the first (PostgreSQL reads committed rows afresh at
+    each statement). On SQLite a posting request holds the database's write lock from BEGIN.
+    Raises CommentError when the question is gone (deleted since the page was loaded).
+    """
+    locked = db.session.scalar(
+        select(Question.id).where(Question.id == question_id).with_for_update(key_share=True)
+    )
+    if locked is None:
+        raise CommentError("This question has been removed, so nothing was posted.")
 
 
 def find_parent(question: Question, parent_id: int | None) -> Comment | None:
@@ -131,6 +150,7 @@ def post_comment(
     check_body(body)
     if poster.user is None:
         check_guest_name(poster.guest_name or "")
+    lock_question(question.id)
     parent = find_parent(question, parent_id)
     duplicate = recent_duplicate(question, poster, parent, body)
     if duplicate is not None:
@@ -222,9 +242,14 @@ def can_delete(comment, user_id: int | None) -> bool:
 
 
 def edit_comment(comment: Comment, body: str) -> None:
-    """Replace the text, keeping the previous version as a revision. The caller commits."""
+    """Replace the text, keeping the previous version as a revision. The caller commits.
+
+    The comment row is read again under its write lock first: the same edit sent twice at once
+    (a double submit) then finds the text already changed and keeps no second revision.
+    """
     body = clean_body(body)
     check_body(body)
+    db.session.refresh(comment, with_for_update={"key_share": True})
     if body == comment.body_md:
         return
     db.session.add(
@@ -250,12 +275,21 @@ def delete_confirmed(form) -> bool:
 def delete_comment(comment: Comment) -> None:
     """Mark the comment deleted; its text stays in the database for moderators.
 
-    The question's comment_count drops in the same transaction. The caller commits.
+    The question's comment_count drops in the same transaction, once: the row is marked by a
+    conditional UPDATE, so a delete sent twice at once (a double click) finds it marked
+    already and changes nothing. The caller commits.
     """
-    if comment.deleted_at is not None:
+    marked = db.session.execute(
+        update(Comment)
+        .where(Comment.id == comment.id, Comment.deleted_at.is_(None))
+        .values(deleted_at=utcnow())
+        .returning(Comment.hidden_at)
+        .execution_options(synchronize_session=False)
+    ).first()
+    db.session.expire(comment, ["deleted_at", "hidden_at"])
+    if marked is None:
         return
-    was_counted = comment.hidden_at is None
-    comment.deleted_at = utcnow()
+    was_counted = marked.hidden_at is None
     if was_counted:
         db.session.execute(
             update(Question)

@@ -11,6 +11,7 @@ from wtforms.validators import InputRequired, Length, NumberRange, Optional, Val
 from forum.maps import geo
 from forum.maps.service import EntryFields
 from forum.models.map_entries import MAP_ROLES
+from forum.text import strip_bidi_controls
 
 REGION_MAX = 80
 EARLIEST_YEAR = 1900
@@ -18,7 +19,8 @@ VISIBILITY_CHOICES = {"named": "By my username", "anonymous": "Anonymously"}
 
 
 def _strip(value):
-    return value.strip() if isinstance(value, str) else value
+    """Trimmed, and without bidi controls (the region is shown beside a member's name)."""
+    return strip_bidi_controls(value).strip() if isinstance(value, str) else value
 
 
 class MapEntryForm(FlaskForm):

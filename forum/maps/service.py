@@ -24,6 +24,9 @@ ROLE_COUNT_WORDS = {
     "researcher": ("researcher", "researchers"),
     "organization": ("organization", "organizations"),
 }
+# Counts of anonymous members and of roles below this show as "fewer than 3": a count of 1
+# or 2 can point at one person (small-cell suppression, as health statistics publish).
+SMALL_CELL = 3
 # Lower bounds of the shade steps: 1, 2-4, 5-9, 10-24, 25 and more members.
 SHADE_STEPS = (1, 2, 5, 10, 25)
 # The fill of each shade step (0: no members), the same as .shade-N in static/css/site.css
@@ -127,8 +130,31 @@ def role_counts(disease: Disease) -> list[str]:
     for role in MAP_ROLES:
         if rows.get(role):
             one, many = ROLE_COUNT_WORDS[role]
-            counts.append(f"{rows[role]:,} {one if rows[role] == 1 else many}")
+            counts.append(small_count(rows[role], one, many))
     return counts
+
+
+def small_count(count: int, one: str, many: str) -> str:
+    """ "3 caregivers", "1 caregiver", or for 1 and 2 "Fewer than 3 caregivers"."""
+    if 0 < count < SMALL_CELL:
+        return f"Fewer than {SMALL_CELL} {many}"
+    return f"{count:,} {one if count == 1 else many}"
+
+
+def country_heading(country_name: str, total: int, hidden: int, show_names: bool) -> str:
+    """The country panel's heading: its total, unless the total and the named members listed
+    under it would give away a suppressed count of anonymous ones."""
+    if show_names and 0 < hidden < SMALL_CELL:
+        return country_name
+    return f"{country_name}: {total:,} member{'' if total == 1 else 's'}"
+
+
+def anonymous_note(country_name: str, hidden: int) -> str | None:
+    """The line about the country's anonymous members, suppressed under 3; None for none."""
+    if not hidden:
+        return None
+    words = small_count(hidden, f"member in {country_name}", f"members in {country_name}")
+    return f"{words[0].upper()}{words[1:]} chose to appear anonymously."
 
 
 def named_members(disease: Disease, country: str) -> list[NamedMember]:

@@ -79,14 +79,18 @@ def country(slug: str, code: str):
     if not geo.is_country(code):
         abort(404)
     total = service.country_counts(disease).get(code, 0)
-    members = service.named_members(disease, code) if current_user.is_authenticated else []
+    show_names = current_user.is_authenticated
+    members = service.named_members(disease, code) if show_names else []
+    name = geo.country_name(code)
+    hidden = total - len(members) if show_names else 0
     context = {
         "disease": disease,
-        "country_name": geo.country_name(code),
+        "country_name": name,
+        "heading": service.country_heading(name, total, hidden, show_names),
         "total": total,
         "members": members,
-        "hidden": total - len(members),
-        "show_names": current_user.is_authenticated,
+        "anonymous_note": service.anonymous_note(name, hidden),
+        "show_names": show_names,
     }
     template = "maps/_country_members.html" if htmx.wants_fragment() else "maps/country.html"
     response = current_app.make_response(render_template(template, **context))

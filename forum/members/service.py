@@ -24,15 +24,24 @@ def change_email(user: User, email: str | None) -> None:
     user.email = email.strip() if email and email.strip() else None
 
 
-def delete_account(user: User) -> None:
+def delete_account(user: User) -> bool:
     """Remove a member and what identifies them, keeping the counts on other rows in step.
 
     Votes, map entries and logins go (their questions' and diseases' counts drop by one each).
     Comments stay in their threads without an author and questions without an author; the
     earlier versions of their comments go, and so does the text of comments they had deleted
     themselves, as either may hold what they chose to take back. Not committed.
+
+    The member's row is locked for update first: a vote or map join of theirs still in
+    progress (which holds the row with FOR KEY SHARE) commits before the rows are counted
+    here, and one that comes later waits and then finds the account gone. False when the
+    account was already deleted (by another request of the member's): nothing changes.
     """
     uid = user.id
+    locked = db.session.scalar(select(User.id).where(User.id == uid).with_for_update())
+    if locked is None:
+        db.session.expunge(user)
+        return False
     own_comments = select(Comment.id).where(Comment.author_id == uid).scalar_subquery()
     db.session.execute(
         delete(CommentRevision)
@@ -46,22 +55,14 @@ def delete_account(user: User) -> None:
         .execution_options(synchronize_session=False)
     )
     db.session.execute(delete(LoginSession).where(LoginSession.user_id == uid))
-    voted = select(Vote.question_id).where(Vote.user_id == uid).scalar_subquery()
-    db.session.execute(
-        update(Question)
-        .where(Question.id.in_(voted))
-        .values(vote_count=Question.vote_count - 1)
-        .execution_options(synchronize_session=False)
+    # Each count drops by exactly the rows this statement deleted (one vote per question, one
+    # entry per map), the counted rows locked in id order so two deletions never deadlock.
+    voted = db.session.scalars(delete(Vote).where(Vote.user_id == uid).returning(Vote.question_id))
+    _drop_counts(Question, Question.vote_count, sorted(set(voted)))
+    joined = db.session.scalars(
+        delete(MapEntry).where(MapEntry.user_id == uid).returning(MapEntry.disease_id)
     )
-    db.session.execute(delete(Vote).where(Vote.user_id == uid))
-    joined = select(MapEntry.disease_id).where(MapEntry.user_id == uid).scalar_subquery()
-    db.session.execute(
-        update(Disease)
-        .where(Disease.id.in_(joined))
-        .values(member_count=Disease.member_count - 1)
-        .execution_options(synchronize_session=False)
-    )
-    db.session.execute(delete(MapEntry).where(MapEntry.user_id == uid))
+    _drop_counts(Disease, Disease.member_count, sorted(set(joined)))
     db.session.execute(
         update(Comment)
         .where(Comment.author_id == uid)
@@ -78,6 +79,22 @@ def delete_account(user: User) -> None:
     db.session.flush()
     # Rows already loaded in this session may hold the old counts and authors.
     db.session.expire_all()
+    return True
+
+
+def _drop_counts(model, counter, ids: list[int]) -> None:
+    """Take one off `counter` on each row of `model` with these ids (locked in id order)."""
+    if not ids:
+        return
+    db.session.execute(
+        select(model.id).where(model.id.in_(ids)).order_by(model.id).with_for_update(key_share=True)
+    )
+    db.session.execute(
+        update(model)
+        .where(model.id.in_(ids))
+        .values({counter: counter - 1})
+        .execution_options(synchronize_session=False)
+    )
 
 
 def export_account(user: User) -> dict:

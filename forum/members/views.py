@@ -159,7 +159,11 @@ def email():
 def export():
     """Download everything the site holds about the member, as a JSON file."""
     data = export_account(current_user)
-    response = make_response(json.dumps(data, indent=2, ensure_ascii=False))
+    # <, > and & written as \u escapes: the same JSON to any parser, and no tag in the file
+    # if anything ever reads it as HTML.
+    text = json.dumps(data, indent=2, ensure_ascii=False)
+    text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    response = make_response(text)
     response.mimetype = "application/json"
     filename = f"rarecircle-{current_user.username}.json"
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'

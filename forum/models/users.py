@@ -7,8 +7,9 @@ from datetime import datetime
 
 from flask_login import UserMixin
 from sqlalchemy import CheckConstraint, ForeignKey, String
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, validates
 
+from forum import names
 from forum.extensions import db
 from forum.models.base import utcnow
 
@@ -27,6 +28,9 @@ class User(UserMixin, db.Model):
     username: Mapped[str] = mapped_column(String(30))
     # Lower-cased username: uniqueness regardless of case, on every database.
     username_key: Mapped[str] = mapped_column(String(30), unique=True)
+    # The name's confusable skeleton (forum.names): a new username or a guest's name that looks
+    # the same is refused. Set with the username; not unique, as older names may share one.
+    name_key: Mapped[str | None] = mapped_column(String(names.KEY_MAX), index=True)
     email: Mapped[str | None] = mapped_column(String(254))
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(20), default="member")
@@ -34,6 +38,11 @@ class User(UserMixin, db.Model):
     # Flask-Login's alternative id, the same for all of the member's logins: rotating it makes
     # every session cookie of theirs useless at once (password change).
     session_token: Mapped[str] = mapped_column(String(64), unique=True, default=new_session_token)
+
+    @validates("username")
+    def _set_name_key(self, _key: str, username: str) -> str:
+        self.name_key = names.name_key(username)
+        return username
 
     def get_id(self) -> str:
         return self.session_token

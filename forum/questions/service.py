@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from forum.extensions import db
 from forum.models import Disease, Question, User
 from forum.models.questions import question_by_title_key, slugs_like
-from forum.text import QUESTION_MARKS, question_mark_for, slugify, title_key
+from forum.text import QUESTION_MARKS, question_mark_for, slugify, strip_bidi_controls, title_key
 
 TITLE_MIN = 10
 TITLE_MAX = 200
@@ -29,8 +29,9 @@ class DuplicateQuestion(Exception):
 
 
 def one_line(text: str | None) -> str:
-    """The text with runs of whitespace (newlines included) folded into single spaces."""
-    return _SPACES.sub(" ", text or "").strip()
+    """The text with runs of whitespace (newlines included) folded into single spaces, and
+    without bidi controls (a title must not reverse the text around it)."""
+    return _SPACES.sub(" ", strip_bidi_controls(text or "")).strip()
 
 
 def normalize_title(text: str) -> str:

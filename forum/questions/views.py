@@ -11,10 +11,13 @@ from flask import (
     redirect,
     render_template,
     request,
+    session,
     url_for,
 )
-from flask_login import current_user, login_required
+from flask_login import current_user, login_required, logout_user
+from sqlalchemy import select
 
+from forum import errors
 from forum.extensions import db, limiter
 from forum.htmx import is_htmx, may_answer_fragment, vary_on_htmx, wants_fragment
 from forum.limits import member_or_address, only_when_done, retry_after, setting
@@ -26,6 +29,8 @@ from forum.questions.pages import render_question_page
 from forum.questions.service import DuplicateQuestion, ask_question
 from forum.questions.voting import (
     TOO_FAST,
+    VOTER_GONE,
+    QuestionGone,
     VoteRefused,
     VoteState,
     set_vote,
@@ -141,8 +146,16 @@ def vote(slug: str, question_slug: str):
         return unauthorized(next_url=back, why="vote")
     try:
         result = set_vote(question, current_user, wanted_vote(request.form.get("vote")))
+    except QuestionGone:
+        db.session.rollback()
+        abort(404)
     except VoteRefused as refused:
         db.session.rollback()
+        if str(refused) == VOTER_GONE:
+            # The account was deleted while this vote waited: this browser is logged out now,
+            # and nothing below may read the member's row again.
+            logout_user()
+            session.clear()
         state = VoteState(
             count=question.vote_count, reason=str(refused), message=str(refused), next=back
         )
@@ -168,18 +181,24 @@ def _vote_response(disease, question, state: VoteState, notice: str | None = Non
 
 @bp.errorhandler(429)
 def too_many_requests(exc):
-    """Say clearly which limit was met: next to the vote button, or above the ask form."""
+    """Say clearly which limit was met: next to the vote button, or above the ask form.
+
+    The limit is checked before the view looks anything up, so the disease or question may
+    not exist: that is a 404 (an exception raised inside an error handler would be a 500).
+    """
     args = request.view_args or {}
-    disease = disease_or_404(args.get("slug", ""))
+    if request.endpoint not in ("questions.ask", "questions.vote"):
+        return exc
+    disease = db.session.scalar(select(Disease).where(Disease.slug == args.get("slug", "")))
+    question = disease and question_by_slug(disease, args.get("question_slug", ""))
+    if disease is None or (request.endpoint == "questions.vote" and question is None):
+        return errors.render_error(404)
     if request.endpoint == "questions.ask":
         response = make_response(
             _ask_response(disease, AskQuestionForm(), error=ASK_TOO_FAST, status=429)
         )
         response.headers["Retry-After"] = str(retry_after())
         return vary_on_htmx(response)
-    if request.endpoint != "questions.vote":
-        return exc
-    question = _question_or_404(disease, args.get("question_slug", ""))
     state = vote_states([question], current_user, "")[question.id]
     state = VoteState(
         count=state.count,

@@ -14,11 +14,16 @@ from forum.models import Question, User, Vote
 from forum.models.questions import voted_question_ids
 
 OWN_QUESTION = "You asked this, so you cannot upvote it."
+VOTER_GONE = "This account no longer exists, so the vote was not counted."
 TOO_FAST = "You are voting faster than anyone reads. Wait a minute, then try again."
 
 
 class VoteRefused(Exception):
     """The member may not vote on this question; str(exc) says why."""
+
+
+class QuestionGone(Exception):
+    """The question was deleted while the vote was on its way."""
 
 
 @dataclass(frozen=True)
@@ -70,6 +75,7 @@ def set_vote(question: Question, user: User, wanted: bool) -> VoteResult:
     reason = refusal(question, user)
     if reason:
         raise VoteRefused(reason)
+    lock_voter_and_question(question.id, user.id)
     if not wanted:
         votes = Vote.__table__
         removed = len(
@@ -97,6 +103,31 @@ def wanted_vote(value: str | None) -> bool:
     button said: never a toggle.
     """
     return value != "down"
+
+
+def lock_voter_and_question(question_id: int, user_id: int) -> None:
+    """Hold the voter's and the question's rows against deletion until the vote commits.
+
+    Call it before reading or writing any vote. FOR KEY SHARE lets votes run side by side (and
+    change the question's count) but makes account deletion and question deletion, which lock
+    the row for update, wait for the vote; a vote that comes second waits for them and then
+    finds the row gone. Either way each sees what the other did, so counts stay equal to rows
+    and no vote fails on a foreign key (a 500). SQLite needs no row locks: a writing request
+    holds the database's write lock from BEGIN, and the reads below then see any deletion.
+    Raises VoteRefused when the account is gone, QuestionGone when the question is.
+    """
+    voter = db.session.scalar(
+        select(User.id).where(User.id == user_id).with_for_update(read=True, key_share=True)
+    )
+    if voter is None:
+        raise VoteRefused(VOTER_GONE)
+    found = db.session.scalar(
+        select(Question.id)
+        .where(Question.id == question_id)
+        .with_for_update(read=True, key_share=True)
+    )
+    if found is None:
+        raise QuestionGone(question_id)
 
 
 def _insert_vote_unless_present(question_id: int, user_id: int):
