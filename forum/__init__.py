@@ -10,7 +10,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from forum import config
 from forum.database import configure_engine
-from forum.extensions import csrf, db, limiter, login_manager, migrate
+from forum.extensions import compress, csrf, db, limiter, login_manager, migrate
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -36,12 +36,16 @@ def create_app(overrides: dict | None = None) -> Flask:
     _init_extensions(app)
     _register_blueprints(app)
 
-    from forum import cli, errors, security, templating
+    from forum import assets, cli, errors, pagecache, querycount, security, templating
 
     errors.register(app)
     security.register(app)
     templating.register(app)
+    assets.register(app)
     cli.register(app)
+    querycount.register(app)
+    # Last: its after_request then runs first, and keeps pages as their views made them.
+    pagecache.register(app)
 
     if not app.debug and not app.testing:
         logging.basicConfig(level=logging.INFO)
@@ -54,6 +58,7 @@ def _init_extensions(app: Flask) -> None:
         configure_engine(db.engine)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)
+    compress.init_app(app)
     limiter.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"

@@ -13,6 +13,7 @@ from pathlib import Path
 import frontmatter
 from sqlalchemy import func, select
 
+from forum import pagecache
 from forum.comments.service import place_comment
 from forum.extensions import db
 from forum.markdown import render_article
@@ -94,6 +95,7 @@ def load_demo_content(content_dir: Path) -> SeedReport:
         if disease.slug == MAP_DISEASE:
             _ensure_map_entries(disease, members, report)
         _recount(disease)
+    pagecache.invalidate_site()
     db.session.commit()
     return report
 

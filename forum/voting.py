@@ -9,6 +9,7 @@ from flask_login import current_user
 from sqlalchemy import delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from forum import pagecache
 from forum.extensions import db
 from forum.models import Question, User, Vote
 from forum.models.questions import voted_question_ids
@@ -66,6 +67,7 @@ def toggle_vote(question: Question, user: User) -> VoteResult:
     reason = refusal(question, user)
     if reason:
         raise VoteRefused(reason)
+    pagecache.invalidate_disease(question.disease_id)
     votes = Vote.__table__
     removed = len(
         db.session.execute(

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import func, select, update
 
+from forum import pagecache
 from forum.extensions import db
 from forum.markdown import render_comment
 from forum.models.base import utcnow
@@ -179,6 +180,7 @@ def place_comment(question_id: int, parent: Comment | None, body: str, **fields)
             .values(reply_count=Comment.reply_count + 1)
             .execution_options(synchronize_session=False)
         )
+    pagecache.invalidate_question(question_id)
     return comment
 
 
@@ -222,6 +224,7 @@ def edit_comment(comment: Comment, body: str) -> None:
     comment.body_md = body
     comment.body_html = render_comment(body)
     comment.edited_at = utcnow()
+    pagecache.invalidate_question(comment.question_id)
 
 
 def delete_confirmed(form) -> bool:
@@ -241,6 +244,7 @@ def delete_comment(comment: Comment) -> None:
         return
     was_counted = comment.hidden_at is None
     comment.deleted_at = utcnow()
+    pagecache.invalidate_question(comment.question_id)
     if was_counted:
         db.session.execute(
             update(Question)
@@ -268,3 +272,4 @@ def recount_comments(question_id: int) -> None:
         .values(comment_count=true_comment_count(question_id))
         .execution_options(synchronize_session=False)
     )
+    pagecache.invalidate_question(question_id)
