@@ -253,6 +253,8 @@ def _page_key(version: str) -> str:
 
 def _serve_cached():
     """before_request: answer from the cache when it holds this visitor's page."""
+    g.pop("pagecache_key", None)
+    g.pop("pagecache_hit", None)
     if request.method not in ("GET", "HEAD"):
         return None
     version_of = PAGES.get(request.endpoint)
