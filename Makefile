@@ -42,7 +42,7 @@ test-postgres: $(VENV)/.installed-dev
 
 ## bench: measure page speed against a baseline (see bench/README.md)
 bench: $(VENV)/.installed-dev
-	$(BIN)/python -m bench.run
+	$(BIN)/python bench/run.py
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check forum tests bench

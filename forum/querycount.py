@@ -6,13 +6,19 @@ counts. Transaction control (BEGIN, COMMIT, ...) is not a query and is not count
 
 from __future__ import annotations
 
-from flask import Flask, g, has_request_context
+from flask import Flask, current_app, g, has_request_context
 from sqlalchemy import event
 
 from forum.extensions import db
 
 HEADER = "X-Query-Count"
 _NOT_QUERIES = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")
+
+
+def note_query() -> None:
+    """Count a statement run on a DBAPI connection directly, which engine events do not see."""
+    if has_request_context() and current_app.config.get("QUERY_COUNT_HEADER"):
+        g.query_count = g.get("query_count", 0) + 1
 
 
 def register(app: Flask) -> None:
