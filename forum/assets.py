@@ -1,46 +1,78 @@
-"""Static files under content-hashed URLs, cached by browsers for a year.
+"""Static files under content-hashed URLs, cached by browsers for a year, compressed once.
 
 `url_for('static', filename='css/site.css')` gives `/static/css/site.css?v=<hash of the file>`.
 A request carrying the file's current hash is answered with `Cache-Control: public,
 max-age=31536000, immutable`: when the file changes, so does its URL, and browsers fetch the new
-one. A request without it (or with an old hash) is answered with `no-cache` and an ETag, so it
-is always checked. The file's bytes never change with the URL, so a Subresource Integrity hash
-(htmx's `integrity` attribute) stays valid. Compression is Flask-Compress's (forum.extensions).
+one. A request without it (or with an old hash) is answered with `no-cache`, so it is checked
+each time against the ETag. The bytes never change with the URL, so a Subresource Integrity
+hash (htmx's `integrity` attribute) stays valid.
+
+Files are read once per process and kept with their brotli and gzip forms (made once, at the
+highest quality), so no request compresses a static file. Behind nginx, its `gzip_static` or
+a `location /static/` with `expires max` can serve them instead (see README).
 """
 
 from __future__ import annotations
 
+import gzip
 import hashlib
+import mimetypes
 import os
+from dataclasses import dataclass, field
 
-from flask import Flask, current_app, request, send_from_directory
+import brotli
+from flask import Flask, Response, abort, current_app, request
 from werkzeug.security import safe_join
 
 YEAR = 365 * 24 * 3600
-_hashes: dict[str, tuple[float, str | None]] = {}
+# Larger files (none today) are sent from disk as Flask would, uncompressed.
+KEPT_BYTES = 2 * 1024 * 1024
+COMPRESSIBLE = ("text/", "application/javascript", "application/json", "image/svg+xml")
 
 
-def file_hash(filename: str) -> str | None:
-    """The first 12 hex digits of the static file's SHA-256, or None if there is no such file.
+@dataclass
+class StaticFile:
+    mtime: float
+    digest: str
+    mimetype: str
+    forms: dict[str, bytes] = field(default_factory=dict)  # "identity", "br", "gzip"
 
-    Kept per process; in debug mode a changed file (new mtime) is hashed again.
-    """
+
+_files: dict[str, StaticFile | None] = {}
+
+
+def _load(filename: str) -> StaticFile | None:
+    """The file as kept in memory, read again when its mtime changes (in debug mode)."""
     path = safe_join(current_app.static_folder, filename)
     if path is None:
         return None
-    known = _hashes.get(path)
+    known = _files.get(path)
     if known is not None and not current_app.debug:
-        return known[1]
+        return known
     try:
-        mtime = os.stat(path).st_mtime
+        stat = os.stat(path)
     except OSError:
         return None
-    if known is not None and known[0] == mtime:
-        return known[1]
+    if known is not None and known.mtime == stat.st_mtime:
+        return known
+    if not os.path.isfile(path) or stat.st_size > KEPT_BYTES:
+        return None
     with open(path, "rb") as fh:
-        digest = hashlib.sha256(fh.read()).hexdigest()[:12]
-    _hashes[path] = (mtime, digest)
-    return digest
+        data = fh.read()
+    mimetype = mimetypes.guess_type(path)[0] or "application/octet-stream"
+    kept = StaticFile(stat.st_mtime, hashlib.sha256(data).hexdigest()[:12], mimetype)
+    kept.forms["identity"] = data
+    if mimetype.startswith(COMPRESSIBLE) and len(data) > 500:
+        kept.forms["br"] = brotli.compress(data, quality=11)
+        kept.forms["gzip"] = gzip.compress(data, 9, mtime=0)
+    _files[path] = kept
+    return kept
+
+
+def file_hash(filename: str) -> str | None:
+    """The first 12 hex digits of the static file's SHA-256, or None if there is no such file."""
+    kept = _load(filename)
+    return kept.digest if kept else None
 
 
 def _add_hash(endpoint: str, values: dict) -> None:
@@ -52,14 +84,27 @@ def _add_hash(endpoint: str, values: dict) -> None:
 
 def static_file(filename: str):
     """A static file: for a year when asked for under its current hash, else checked each time."""
-    current = request.args.get("v")
-    versioned = current is not None and current == file_hash(filename)
-    response = send_from_directory(
-        current_app.static_folder, filename, max_age=YEAR if versioned else None
-    )
-    if versioned:
+    kept = _load(filename)
+    if kept is None:
+        abort(404)
+    encoding = "identity"
+    for candidate in ("br", "gzip"):
+        if candidate in kept.forms and request.accept_encodings[candidate]:
+            encoding = candidate
+            break
+    response = Response(kept.forms[encoding], mimetype=kept.mimetype)
+    if encoding != "identity":
+        response.headers["Content-Encoding"] = encoding
+    if len(kept.forms) > 1:
+        response.vary.add("Accept-Encoding")
+    response.set_etag(f"{kept.digest}-{encoding}")
+    if request.args.get("v") == kept.digest:
+        response.cache_control.public = True
+        response.cache_control.max_age = YEAR
         response.cache_control.immutable = True
-    return response
+    else:
+        response.cache_control.no_cache = True
+    return response.make_conditional(request)
 
 
 def register(app: Flask) -> None:
