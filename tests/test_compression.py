@@ -121,3 +121,51 @@ def test_static_files_are_compressed_when_accepted(client, encoding):
 def test_a_missing_static_file_is_404(client):
     response = client.get("/static/css/nothing.css")
     assert response.status_code == 404
+
+
+# -- cached pages: compressed once, the token put in at answer time ------------------------------
+
+
+@pytest.mark.parametrize(
+    "parts",
+    [
+        (b"only one part, no token",),
+        (b"", b""),
+        (b"<head>", b"<body>" * 5000, b"</html>"),
+        (b"a" * 70_000, b"", b"b" * 3, b"c" * 200_000),
+    ],
+    ids=["no-token", "only-token", "two-tokens", "large-and-empty-parts"],
+)
+@pytest.mark.parametrize("token", [b"", b"t", b"IjE2NjE.aBcD-token.signature_" * 3, b"x" * 70_000])
+def test_gzip_parts_joined_around_a_token_are_the_page_with_that_token(parts, token):
+    from forum.compression import GzipParts
+
+    packed = GzipParts.compress(parts).join(token)
+
+    # gzip.decompress checks the CRC-32 and the length in the trailer.
+    assert gzip.decompress(packed) == token.join(parts)
+    assert zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(packed) == token.join(parts)
+
+
+def test_a_cached_page_in_gzip_is_the_same_page_as_uncompressed(client, disease):
+    client.get("/diseases/scleromyxedema")
+    plain = client.get("/diseases/scleromyxedema")
+    packed = client.get("/diseases/scleromyxedema", headers={"Accept-Encoding": "gzip, br"})
+
+    assert plain.headers["X-Page-Cache"] == packed.headers["X-Page-Cache"] == "hit"
+    assert packed.headers["Content-Encoding"] == "gzip"
+    assert "Accept-Encoding" in packed.headers["Vary"]
+    token = re.compile(rb'"X-CSRFToken": "[^"]+"')
+    assert token.sub(b"T", decoded(packed)) == token.sub(b"T", plain.get_data())
+
+
+def test_a_stored_page_survives_the_trip_through_redis_bytes(app, client, disease):
+    from forum.pagecache import Entry
+
+    client.get("/diseases/scleromyxedema")
+    ((_, entry),) = app.extensions["pagecache"]._items.values()
+
+    again = Entry.loads(entry.dumps())
+
+    assert again == entry
+    assert gzip.decompress(again.gzip.join(b"TOKEN")) == entry.body(b"TOKEN")
