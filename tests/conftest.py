@@ -75,8 +75,6 @@ class ForumClient(FlaskClient):
         # request; forget Flask-Login's cached user so each request loads its own.
         if has_app_context():
             g.pop("_login_user", None)
-            # Likewise Flask-WTF's token of the last request: each client has its own session.
-            g.pop("csrf_token", None)
         method = kwargs.get("method", "GET").upper()
         if csrf and method not in ("GET", "HEAD", "OPTIONS"):
             headers = dict(kwargs.pop("headers", None) or {})

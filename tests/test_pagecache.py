@@ -8,6 +8,7 @@ import uuid
 
 import pytest
 import redis
+from flask import g, has_app_context
 from itsdangerous import URLSafeTimedSerializer
 
 from forum import pagecache
@@ -15,7 +16,7 @@ from forum.comments.service import recount_comments
 from forum.extensions import db
 from forum.models import Comment
 from tests.comment_factories import make_comment
-from tests.conftest import HTMX, login, make_test_app
+from tests.conftest import HTMX, ForumClient, login, make_test_app
 
 REDIS_URL = "redis://127.0.0.1:6379/11"
 TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -45,12 +46,25 @@ def page_url(question) -> str:
     return f"/diseases/scleromyxedema/questions/{question.slug}"
 
 
+class BrowserClient(ForumClient):
+    """A client that, like a browser against a real server, never sees another request's `g`.
+
+    The `app` fixture keeps one app context for the whole test, so Flask-WTF's signed token
+    of one client's request would otherwise be handed to the next client's.
+    """
+
+    def open(self, *args, **kwargs):
+        if has_app_context():
+            g.pop("csrf_token", None)
+        return super().open(*args, **kwargs)
+
+
 def visitor(app):
-    return app.test_client()
+    return BrowserClient(app, app.response_class, use_cookies=True)
 
 
 def member_of(app, user):
-    client = app.test_client()
+    client = visitor(app)
     login(client, user)
     return client
 
@@ -423,7 +437,7 @@ def test_a_write_in_one_worker_is_seen_by_another(app, question, database_url, a
     """Two apps on one database stand for two gunicorn workers, each with its own memory."""
     url, question_id = page_url(question), question.id  # read before another app's context
     other_worker = make_test_app(database_url, PAGE_CACHE_SECONDS=300)
-    reader = other_worker.test_client()
+    reader = visitor(other_worker)
     with other_worker.app_context():
         cached_twice(reader, url)
 
@@ -501,7 +515,7 @@ def test_the_cache_is_off_with_zero_seconds(database_url, question):
     url = page_url(question)  # read before another app's context
     app = make_test_app(database_url, PAGE_CACHE_SECONDS=0)
     with app.app_context():
-        client = app.test_client()
+        client = visitor(app)
         client.get(url)
         response = client.get(url)
         assert "X-Page-Cache" not in response.headers
@@ -524,9 +538,9 @@ def test_pages_in_redis_are_shared_and_invalidated(database_url, question):
     first, second = make_test_app(database_url, **settings), make_test_app(database_url, **settings)
     try:
         with first.app_context():
-            assert first.test_client().get(url).headers["X-Page-Cache"] == "miss"
+            assert visitor(first).get(url).headers["X-Page-Cache"] == "miss"
         with second.app_context():
-            client = second.test_client()
+            client = visitor(second)
             shared = client.get(url)
             assert shared.headers["X-Page-Cache"] == "hit"  # stored by the other instance
             assert token_owner(client, token_of(shared))
@@ -535,7 +549,7 @@ def test_pages_in_redis_are_shared_and_invalidated(database_url, question):
                 data={"guest_name": "Rosa Guest", "body": "Seen through Redis."},
             )
         with first.app_context():
-            after = first.test_client().get(url)
+            after = visitor(first).get(url)
             assert after.headers["X-Page-Cache"] == "miss"
             assert "Seen through Redis." in after.get_data(as_text=True)
     finally:
@@ -551,7 +565,7 @@ def test_a_failing_redis_is_a_miss_not_an_error(database_url, question):
     url = page_url(question)  # read before another app's context
     app = make_test_app(database_url, PAGE_CACHE_SECONDS=300, REDIS_URL="redis://127.0.0.1:1/0")
     with app.app_context():
-        client = app.test_client()
+        client = visitor(app)
         for _ in range(2):
             response = client.get(url)
             assert response.status_code == 200
