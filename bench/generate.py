@@ -6,7 +6,8 @@ Migrates the database, loads the demo content, then adds 2,000 members on the ma
 disease (60 countries), 200 more questions of that disease with 20,000 upvotes spread over
 them, and a thread of N comments under its latest-advances article: a quarter of them
 top-level, the rest replies, some chains ten deep, 200 to 600 characters of Markdown each, by a
-few hundred authors and a few guests. The same seed gives the same rows. The last line printed
+few hundred authors and a few guests. The same seed gives the same rows (only the demo
+content's own dates follow today's date, as the seed sets them). The last line printed
 is the path of the question page that holds the thread, so other tools can aim at it.
 
 A second run on the same database adds only what is missing (comments up to N).
@@ -219,8 +220,12 @@ def _questions(disease, members: list, rng: random.Random) -> list:
         q.title: q for q in db.session.scalars(select(Question).where(Question.title.in_(titles)))
     }
     questions = []
-    for title in titles:
-        question = have.get(title) or ask_question(disease, rng.choice(members), title)
+    for n, title in enumerate(titles):
+        question = have.get(title)
+        if question is None:
+            question = ask_question(disease, rng.choice(members), title)
+            # Asked over the weeks before ANCHOR, so two runs store the same dates.
+            question.created_at = ANCHOR - timedelta(hours=6 * (len(titles) - n))
         questions.append(question)
     db.session.flush()
     return questions

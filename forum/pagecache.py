@@ -397,8 +397,9 @@ def clear() -> None:
 
 
 def register(app: Flask) -> None:
-    """Serve and store visitors' pages; off when PAGE_CACHE_SECONDS is 0."""
-    if app.config["PAGE_CACHE_SECONDS"] <= 0:
+    """Serve and store visitors' pages; off when PAGE_CACHE_SECONDS is 0, and in debug mode
+    (where templates change under a running server and nothing would drop the old pages)."""
+    if app.config["PAGE_CACHE_SECONDS"] <= 0 or app.debug:
         return
     if app.config["REDIS_URL"]:
         store = RedisStore(app.config["REDIS_URL"], app.config["PAGE_CACHE_PREFIX"])
