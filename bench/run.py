@@ -270,7 +270,17 @@ def run_wrk(wrk: str, url: str, page: Page, headers: dict, workdir: Path, round_
         )
     )
     out = subprocess.run(
-        [wrk, "-t1", f"-c{page.connections}", f"-d{SECONDS}s", "-s", str(script), url],
+        [
+            wrk,
+            "-t1",
+            f"-c{page.connections}",
+            f"-d{SECONDS}s",
+            "--timeout",
+            "10s",
+            "-s",
+            str(script),
+            url,
+        ],
         capture_output=True,
         text=True,
         check=True,
