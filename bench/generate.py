@@ -20,6 +20,7 @@ import os
 import random
 import sys
 import time
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -32,11 +33,19 @@ BIG_QUESTION = "what-are-the-latest-advances-in-scleromyxedema"
 # The member the benchmark logs in as (it has a real password, unlike the generated members).
 BENCH_MEMBER = "bench_member"
 BENCH_PASSWORD = "bench member password 7"
-MEMBERS = 2_000
-COMMENT_AUTHORS = 300
-COUNTRIES = 60
-QUESTIONS = 200
-VOTES = 20_000
+
+
+@dataclass(frozen=True)
+class Size:
+    """How much to generate besides the thread; the defaults are the benchmark's."""
+
+    members: int = 2_000
+    comment_authors: int = 300
+    countries: int = 60
+    questions: int = 200
+    votes: int = 20_000
+
+
 # Fixed, so that two runs with the same seed store the same timestamps.
 ANCHOR = datetime(2026, 6, 1, 12, 0)
 
@@ -142,7 +151,7 @@ def comment_body(rng: random.Random) -> str:
     return text
 
 
-def _members(rng: random.Random) -> list:
+def _members(rng: random.Random, size: Size) -> list:
     """The generated members (created once) and the member the benchmark logs in as."""
     from sqlalchemy import select
 
@@ -151,7 +160,7 @@ def _members(rng: random.Random) -> list:
     from forum.models import User
     from forum.passwords import UNUSABLE
 
-    names = [f"bench_{n:04d}" for n in range(MEMBERS)]
+    names = [f"bench_{n:04d}" for n in range(size.members)]
     existing = {
         u.username: u for u in db.session.scalars(select(User).where(User.username.in_(names)))
     }
@@ -168,8 +177,8 @@ def _members(rng: random.Random) -> list:
     return [by_name[name] for name in names]
 
 
-def _map(disease, members: list, rng: random.Random) -> int:
-    """Put every generated member on the disease's map, over COUNTRIES countries."""
+def _map(disease, members: list, rng: random.Random, size: Size) -> int:
+    """Put every generated member on the disease's map, over `size.countries` countries."""
     from sqlalchemy import select
 
     from forum.extensions import db
@@ -181,9 +190,9 @@ def _map(disease, members: list, rng: random.Random) -> int:
         db.session.scalars(select(MapEntry.user_id).where(MapEntry.disease_id == disease.id))
     )
     codes = sorted(shape.code for shape in geo.world_map().shapes if geo.is_country(shape.code))
-    countries = rng.sample(codes, COUNTRIES)
+    countries = rng.sample(codes, size.countries)
     # A few countries hold most members, as on a real map.
-    weights = [1 / (rank + 1) ** 0.9 for rank in range(COUNTRIES)]
+    weights = [1 / (rank + 1) ** 0.9 for rank in range(size.countries)]
     roles = list(MAP_ROLES)
     added = 0
     for member in members:
@@ -203,8 +212,8 @@ def _map(disease, members: list, rng: random.Random) -> int:
     return added
 
 
-def _questions(disease, members: list, rng: random.Random) -> list:
-    """QUESTIONS more questions of the disease, asked by generated members."""
+def _questions(disease, members: list, rng: random.Random, size: Size) -> list:
+    """`size.questions` more questions of the disease, asked by generated members."""
     from sqlalchemy import select
 
     from forum.asking import ask_question
@@ -215,7 +224,7 @@ def _questions(disease, members: list, rng: random.Random) -> list:
         f"{form.format(topic=topic)}?"
         for form in QUESTION_FORMS
         for topic in TOPICS  # 10 forms x 20 topics = 200 titles
-    ][:QUESTIONS]
+    ][: size.questions]
     have = {
         q.title: q for q in db.session.scalars(select(Question).where(Question.title.in_(titles)))
     }
@@ -231,8 +240,8 @@ def _questions(disease, members: list, rng: random.Random) -> list:
     return questions
 
 
-def _votes(questions: list, members: list, rng: random.Random) -> int:
-    """VOTES upvotes spread over the questions (a few popular, a long tail), via toggle_vote."""
+def _votes(questions: list, members: list, rng: random.Random, size: Size) -> int:
+    """`size.votes` upvotes over the questions (a few popular, a long tail), by toggle_vote."""
     from sqlalchemy import func, select
 
     from forum.extensions import db
@@ -243,9 +252,9 @@ def _votes(questions: list, members: list, rng: random.Random) -> int:
     if db.session.scalar(select(func.count()).where(Vote.question_id.in_(ids))):
         return 0
     weights = [1 / (rank + 1) ** 0.7 for rank in range(len(questions))]
-    scale = VOTES / sum(weights)
+    scale = size.votes / sum(weights)
     wanted = [min(len(members) - 1, round(w * scale)) for w in weights]
-    wanted[-1] += VOTES - sum(wanted)
+    wanted[-1] += size.votes - sum(wanted)
     added = 0
     for question, count in zip(questions, wanted, strict=True):
         voters = [m for m in rng.sample(members, count + 1) if m.id != question.author_id]
@@ -313,9 +322,8 @@ def _thread(question, authors: list, comments: int, rng: random.Random) -> int:
     return added
 
 
-def generate(database_url: str, comments: int, seed: int = 7) -> str:
+def generate(database_url: str, comments: int, seed: int = 7, size: Size = Size()) -> str:
     """Fill the database; gives the path of the question page that holds the thread."""
-    os.environ["DATABASE_URL"] = database_url
     from flask import url_for
     from flask_migrate import upgrade
     from sqlalchemy import select
@@ -325,23 +333,23 @@ def generate(database_url: str, comments: int, seed: int = 7) -> str:
     from forum.models import Disease, Question
     from forum.seed import load_demo_content
 
-    app = create_app({"TESTING": False})
+    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url})
     rng = random.Random(seed)
     with app.app_context():
         began = time.perf_counter()
         upgrade()
         load_demo_content(Path(app.config["CONTENT_DIR"]))
         disease = db.session.scalar(select(Disease).where(Disease.slug == BENCH_DISEASE))
-        members = _members(rng)
-        on_map = _map(disease, members, rng)
+        members = _members(rng, size)
+        on_map = _map(disease, members, rng, size)
         db.session.commit()
-        questions = _questions(disease, members, rng)
-        votes = _votes(questions, members, rng)
+        questions = _questions(disease, members, rng, size)
+        votes = _votes(questions, members, rng, size)
         db.session.commit()
         question = db.session.scalar(
             select(Question).where(Question.disease_id == disease.id, Question.slug == BIG_QUESTION)
         )
-        added = _thread(question, members[:COMMENT_AUTHORS], comments, rng)
+        added = _thread(question, members[: size.comment_authors], comments, rng)
         db.session.commit()
         print(
             f"generated in {time.perf_counter() - began:.1f} s: {on_map} map entries, "
@@ -360,7 +368,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.comments < 1:
         parser.error("--comments must be at least 1")
-    path = generate(args.database_url, args.comments, args.seed)
+    # The forum's own settings accept the URL forms hosts hand out (postgres://...).
+    os.environ["DATABASE_URL"] = args.database_url
+    from forum.config import load
+
+    url = load(str(ROOT / "instance"))["SQLALCHEMY_DATABASE_URI"]
+    path = generate(url, args.comments, args.seed)
     print(path)
     return 0
 
