@@ -1,6 +1,6 @@
 """Page speed under gunicorn, as ratios to a minimal Flask + SQLAlchemy + Jinja page.
 
-    make bench                  # SQLite, 2 sync workers; about three minutes
+    make bench                  # SQLite, 2 sync workers; three to five minutes
     BENCH_SECONDS=5 make bench  # longer wrk runs (default 3 s each, 2 rounds)
 
 What it does, in order:
