@@ -58,7 +58,7 @@ constraints: | $(BIN)/python
 
 ## bench: measure page speed against a baseline (see bench/README.md)
 bench: $(VENV)/.installed-dev
-	$(BIN)/python -m bench.run
+	$(BIN)/python bench/run.py
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check forum tests bench

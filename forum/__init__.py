@@ -9,7 +9,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from forum import config, observability
 from forum.database import configure_engine
-from forum.extensions import csrf, db, limiter, login_manager, migrate
+from forum.extensions import compress, csrf, db, limiter, login_manager, migrate
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -39,12 +39,16 @@ def create_app(overrides: dict | None = None) -> Flask:
     _init_extensions(app)
     _register_blueprints(app)
 
-    from forum import cli, errors, security, templating
+    from forum import assets, cli, errors, pagecache, querycount, security, templating
 
     errors.register(app)
     security.register(app)
     templating.register(app)
+    assets.register(app)
     cli.register(app)
+    querycount.register(app)
+    # Last: its after_request then runs first, and keeps pages as their views made them.
+    pagecache.register(app)
     return app
 
 
@@ -61,6 +65,7 @@ def _init_extensions(app: Flask) -> None:
         compare_server_default=True,
     )
     csrf.init_app(app)
+    compress.init_app(app)
     limiter.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"

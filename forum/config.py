@@ -171,4 +171,17 @@ def load(instance_path: str) -> dict:
         "CONTENT_DIR": os.environ.get("CONTENT_DIR", ""),
         # Where the contact page sends people (moderation reports, privacy requests, press).
         "CONTACT_EMAIL": os.environ.get("CONTACT_EMAIL", "hello@rarecircle.example"),
+        # Speed (forum/pagecache.py, forum/assets.py). Visitors' pages are kept this many
+        # seconds at most (0 turns the cache off); any write touching a page drops it at once.
+        "PAGE_CACHE_SECONDS": _env_int("PAGE_CACHE_SECONDS", 60),
+        # Per worker, when pages are kept in process (no REDIS_URL).
+        "PAGE_CACHE_MAX_MB": _env_int("PAGE_CACHE_MAX_MB", 32),
+        "PAGE_CACHE_PREFIX": os.environ.get("PAGE_CACHE_PREFIX", "forum:page:"),
+        # Compression of HTML, CSS and JavaScript when the client accepts it (Flask-Compress).
+        "COMPRESS_ALGORITHM": ["br", "gzip"],
+        "COMPRESS_ALGORITHM_STREAMING": ["br", "deflate"],
+        "COMPRESS_BR_LEVEL": _env_int("COMPRESS_BR_LEVEL", 4),
+        "COMPRESS_LEVEL": _env_int("COMPRESS_LEVEL", 6),
+        # The benchmark's query counter (forum/querycount.py); never on in production.
+        "QUERY_COUNT_HEADER": _env_bool("QUERY_COUNT_HEADER", False),
     }

@@ -1,5 +1,6 @@
 """Flask extensions, created here and bound to the app in create_app."""
 
+from flask_compress import Compress
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -27,5 +28,7 @@ db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
+# gzip or brotli for HTML, CSS and JavaScript when the client accepts it.
+compress = Compress()
 # Limits are declared per view from settings; storage comes from RATELIMIT_STORAGE_URI.
 limiter = Limiter(key_func=get_remote_address)

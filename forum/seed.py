@@ -14,6 +14,7 @@ from pathlib import Path
 import frontmatter
 from sqlalchemy import func, select
 
+from forum import pagecache
 from forum.auth.passwords import UNUSABLE, hash_password
 from forum.comments.service import place_comment
 from forum.extensions import db
@@ -111,6 +112,7 @@ def load_demo_content(
     _joined_before_first_comment(members)
     if demo_login:
         _ensure_demo_login(report, new_demo_password)
+    pagecache.invalidate_site()
     db.session.commit()
     return report
 

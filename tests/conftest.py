@@ -100,6 +100,9 @@ def make_test_app(url: str, **overrides):
         "SECRET_KEY": "test-secret-key",
         "SQLALCHEMY_DATABASE_URI": url,
         "SERVER_NAME": None,
+        # Factories write rows behind the services' back, so nothing would invalidate cached
+        # pages: tests of the page cache (tests/test_pagecache.py) turn it on themselves.
+        "PAGE_CACHE_SECONDS": 0,
     }
     config.update(overrides)
     app = create_app(config)

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import func, select, text, update
 
-from forum import names
+from forum import names, pagecache
 from forum.auth.service import name_in_use
 from forum.extensions import db
 from forum.markdown import render_comment
@@ -202,6 +202,7 @@ def place_comment(question_id: int, parent: Comment | None, body: str, **fields)
             .values(reply_count=Comment.reply_count + 1)
             .execution_options(synchronize_session=False)
         )
+    pagecache.invalidate_question(question_id)
     return comment
 
 
@@ -262,6 +263,7 @@ def edit_comment(comment: Comment, body: str) -> None:
     comment.body_md = body
     comment.body_html = render_comment(body)
     comment.edited_at = utcnow()
+    pagecache.invalidate_question(comment.question_id)
 
 
 def delete_confirmed(form) -> bool:
@@ -290,6 +292,7 @@ def delete_comment(comment: Comment) -> None:
     if marked is None:
         return
     was_counted = marked.hidden_at is None
+    pagecache.invalidate_question(comment.question_id)
     if was_counted:
         db.session.execute(
             update(Question)
@@ -317,3 +320,4 @@ def recount_comments(question_id: int) -> None:
         .values(comment_count=true_comment_count(question_id))
         .execution_options(synchronize_session=False)
     )
+    pagecache.invalidate_question(question_id)

@@ -10,6 +10,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.routing import BuildError
 
+from forum import pagecache
 from forum.extensions import db
 from forum.maps import geo
 from forum.models import Disease, MapEntry, User
@@ -202,12 +203,14 @@ def join(disease: Disease, user: User, fields: EntryFields) -> MapEntry:
     except IntegrityError as exc:
         db.session.rollback()
         raise AlreadyOnMap from exc
+    pagecache.invalidate_disease(disease.id)
     return entry
 
 
 def update_entry(entry: MapEntry, fields: EntryFields) -> None:
     """Change the member's entry (the count stays the same)."""
     _apply(entry, fields)
+    pagecache.invalidate_disease(entry.disease_id)
 
 
 def leave(disease: Disease, user: User) -> bool:
@@ -217,6 +220,7 @@ def leave(disease: Disease, user: User) -> bool:
     ).rowcount
     if removed:
         disease.member_count = Disease.member_count - removed
+        pagecache.invalidate_disease(disease.id)
     return bool(removed)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import joinedload
 
+from forum import pagecache
 from forum.extensions import db
 from forum.models import (
     Comment,
@@ -77,6 +78,8 @@ def delete_account(user: User) -> bool:
     )
     db.session.delete(user)
     db.session.flush()
+    # Their name, votes and map entry leave pages of every disease.
+    pagecache.invalidate_site()
     # Rows already loaded in this session may hold the old counts and authors.
     db.session.expire_all()
     return True

@@ -28,6 +28,9 @@ class Disease(db.Model):
     # Kept in step with the map entries and questions in the same transaction.
     member_count: Mapped[int] = mapped_column(default=0, server_default="0")
     question_count: Mapped[int] = mapped_column(default=0, server_default="0")
+    # Bumped by every write that changes what the disease's pages show (forum.pagecache):
+    # cached pages for visitors are keyed on it, so a write makes them stale at once.
+    page_version: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     def set_names(self, name: str, synonyms: list[str]) -> None:

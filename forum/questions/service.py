@@ -7,6 +7,7 @@ import re
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 
+from forum import pagecache
 from forum.extensions import db
 from forum.models import Disease, Question, User
 from forum.models.questions import question_by_title_key, slugs_like
@@ -85,5 +86,6 @@ def ask_question(disease: Disease, author: User | None, title: str, prompt: str 
             .values(question_count=Disease.question_count + 1),
             execution_options={"synchronize_session": False},
         )
+        pagecache.invalidate_disease(disease.id)
         return question
     raise RuntimeError("could not find a free slug for the question")

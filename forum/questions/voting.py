@@ -9,6 +9,7 @@ from flask_login import current_user
 from sqlalchemy import delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from forum import pagecache
 from forum.extensions import db
 from forum.models import Question, User, Vote
 from forum.models.questions import voted_question_ids
@@ -76,6 +77,7 @@ def set_vote(question: Question, user: User, wanted: bool) -> VoteResult:
     if reason:
         raise VoteRefused(reason)
     lock_voter_and_question(question.id, user.id)
+    pagecache.invalidate_disease(question.disease_id)
     if not wanted:
         votes = Vote.__table__
         removed = len(
