@@ -1,4 +1,4 @@
-"""Command-line tasks: `flask --app forum seed` and `flask --app forum create-admin NAME`."""
+"""Command-line tasks: `flask --app forum seed`, `create-admin NAME` and `set-role NAME ROLE`."""
 
 from __future__ import annotations
 
@@ -11,7 +11,9 @@ from flask import Flask, current_app
 from forum.auth.passwords import password_problem
 from forum.auth.service import create_user, user_by_username, username_problem
 from forum.extensions import db
-from forum.seed import load_demo_content
+from forum.models.users import ROLES
+from forum.moderation.roles import set_role
+from forum.seed import DEMO_MODERATOR, load_demo_content
 
 ADMIN_PASSWORD_ENV = "FORUM_ADMIN_PASSWORD"
 
@@ -29,6 +31,12 @@ def register(app: Flask) -> None:
         folder = Path(content or current_app.config["CONTENT_DIR"])
         report = load_demo_content(folder)
         click.echo(f"Seeded demo content from {folder}: {report}.")
+        if report.moderator_password:
+            # Shown once: only the hash is stored, and later runs leave the account alone.
+            click.echo(
+                f"Demo moderator account: username {DEMO_MODERATOR}, "
+                f"password {report.moderator_password} (shown only this once)."
+            )
 
     @app.cli.command("create-admin")
     @click.argument("username")
@@ -56,3 +64,15 @@ def register(app: Flask) -> None:
         user = create_user(username, password, role="admin")
         db.session.commit()
         click.echo(f"Created the administrator account {user.username}.")
+
+    @app.cli.command("set-role")
+    @click.argument("username")
+    @click.argument("role", type=click.Choice(ROLES))
+    def set_member_role(username: str, role: str) -> None:
+        """Give USERNAME the role member, moderator or admin (recorded in the moderation log)."""
+        member = user_by_username(username)
+        if member is None:
+            raise click.ClickException(f"There is no member called {username}.")
+        changed = set_role(None, member, role)
+        db.session.commit()
+        click.echo(f"{member.username} is {'now' if changed else 'already'} {role}.")

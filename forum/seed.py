@@ -6,6 +6,7 @@ Loading is idempotent: rows are matched by slug or username, so a second run cha
 from __future__ import annotations
 
 import random
+import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -13,7 +14,7 @@ from pathlib import Path
 import frontmatter
 from sqlalchemy import func, select
 
-from forum.auth.passwords import UNUSABLE
+from forum.auth.passwords import UNUSABLE, hash_password
 from forum.comments.service import place_comment
 from forum.extensions import db
 from forum.markdown import render_article
@@ -61,6 +62,8 @@ DEMO_MEMBERS = [
     ("ingrid_se", "SE", "Gothenburg", "patient", False),
 ]
 MAP_DISEASE = "scleromyxedema"
+# The demo moderator, so a newcomer can open the queue; its password is printed on first seed.
+DEMO_MODERATOR = "moderator"
 
 
 @dataclass
@@ -71,6 +74,8 @@ class SeedReport:
     votes: int = 0
     comments: int = 0
     map_entries: int = 0
+    # Set only on the run that created the demo moderator (the password is never stored).
+    moderator_password: str | None = None
 
     def __str__(self) -> str:
         return (
@@ -83,6 +88,7 @@ def load_demo_content(content_dir: Path) -> SeedReport:
     """Load the demo content into the database; returns what was added."""
     report = SeedReport()
     members = _ensure_members(report)
+    _ensure_moderator(report)
     for folder in sorted(p for p in content_dir.iterdir() if (p / "_disease.md").exists()):
         disease = _ensure_disease(folder, report)
         for path in sorted(folder.glob("*.md")):
@@ -116,6 +122,24 @@ def _ensure_members(report: SeedReport) -> list[User]:
         members.append(user)
     db.session.flush()
     return members
+
+
+def _ensure_moderator(report: SeedReport) -> None:
+    """Create the demo moderator once, with a random password given back in the report."""
+    if db.session.scalar(select(User.id).where(User.username_key == DEMO_MODERATOR)):
+        return
+    password = secrets.token_urlsafe(12)
+    db.session.add(
+        User(
+            username=DEMO_MODERATOR,
+            username_key=DEMO_MODERATOR,
+            password_hash=hash_password(password),
+            role="moderator",
+        )
+    )
+    db.session.flush()
+    report.members += 1
+    report.moderator_password = password
 
 
 def _ensure_disease(folder: Path, report: SeedReport) -> Disease:

@@ -15,6 +15,10 @@ from forum.extensions import db
 from forum.models.comments import Comment
 from forum.models.diseases import Disease
 from forum.models.questions import Question
+from forum.moderation.bans import ban_problem
+from forum.moderation.held import held_comment_ids
+from forum.moderation.rules import discussion_problem, is_moderator
+from forum.templating import exact_time
 
 
 def current_viewer() -> Viewer:
@@ -23,10 +27,13 @@ def current_viewer() -> Viewer:
     member = current_user.is_authenticated
     return Viewer(
         user_id=current_user.id if member else None,
-        may_post=member or config["GUEST_COMMENTS"],
+        # A banned member reads like anyone but posts nothing (forum.moderation.bans).
+        may_post=not ban_problem(current_user) if member else config["GUEST_COMMENTS"],
         edit_minutes=config["COMMENT_EDIT_MINUTES"],
         max_depth=config["COMMENT_MAX_DEPTH"],
         profile_url=profile_url_builder(),
+        is_moderator=is_moderator(current_user),
+        held_ids=frozenset() if member else held_comment_ids(),
     )
 
 
@@ -113,6 +120,9 @@ class CommentSection:
     more_url: str | None
     more_hx_url: str | None
     previous_url: str | None
+    # Why no comment form is shown to someone who could otherwise post (locked, removed,
+    # banned), or None.
+    closed_notice: str | None = None
 
 
 def page_arg() -> int:
@@ -138,14 +148,17 @@ def comment_section(question: Question, form: CommentForm | None = None) -> Comm
         config["COMMENTS_PER_PAGE"],
         config["REPLIES_SHOWN"],
     )
-    may_post = current_user.is_authenticated or config["GUEST_COMMENTS"]
+    closed_notice = closed_discussion_notice(question)
+    may_post = (current_user.is_authenticated or config["GUEST_COMMENTS"]) and not closed_notice
     base = {"comment_order": order} if order != "oldest" else {}
     section = CommentSection(
         question=question,
         count=question.comment_count,
         page=page,
         form=top_form(question, form, order) if may_post else None,
-        login_url=None if may_post else url_for("auth.login", next=question_url(question)),
+        login_url=None
+        if may_post or closed_notice
+        else url_for("auth.login", next=question_url(question)),
         order_links=[
             ("Oldest first", question_url(question, _anchor="comments"), order == "oldest"),
             (
@@ -163,8 +176,21 @@ def comment_section(question: Question, form: CommentForm | None = None) -> Comm
         )
         if page_number > 1
         else None,
+        closed_notice=closed_notice,
     )
     return section
+
+
+def closed_discussion_notice(question: Question) -> str | None:
+    """Why the reader cannot add to this discussion: locked or removed, or their ban."""
+    if question.locked_at is not None and question.hidden_at is None:
+        return (
+            f"This discussion was locked by a moderator on {exact_time(question.locked_at)}. "
+            "It takes no new comments or replies."
+        )
+    return discussion_problem(question) or (
+        ban_problem(current_user) if current_user.is_authenticated else None
+    )
 
 
 def more_hx_url(question: Question, page: ThreadPage, order: str) -> str | None:

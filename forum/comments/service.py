@@ -14,6 +14,7 @@ from forum.models.base import utcnow
 from forum.models.comments import Comment, CommentRevision
 from forum.models.questions import Question
 from forum.models.users import User
+from forum.moderation.rules import count_links, discussion_problem, link_problem
 
 BODY_MAX = 10_000
 GUEST_NAME_MIN = 2
@@ -37,6 +38,8 @@ class Poster:
 
     user: User | None = None
     guest_name: str | None = None
+    # A guest's comment waits for a moderator before others see it (GUEST_MODERATION).
+    held: bool = False
 
 
 def clean_body(raw: str) -> str:
@@ -98,6 +101,8 @@ def find_parent(question: Question, parent_id: int | None) -> Comment | None:
         raise CommentError("The comment you are replying to belongs to another discussion.")
     if parent.deleted_at is not None or parent.hidden_at is not None:
         raise CommentError("The comment you are replying to has been removed.")
+    if parent.held_at is not None:
+        raise CommentError("The comment you are replying to is awaiting review.")
     return parent
 
 
@@ -125,10 +130,17 @@ def post_comment(
     """Store a comment (or return the identical one just posted); gives (comment, created).
 
     The question's comment_count and the parent's reply_count change in the same transaction.
-    The caller commits.
+    Refused in a locked or removed discussion, and with too many links for a new member or a
+    guest (forum.moderation.rules). The caller commits.
     """
+    closed = discussion_problem(question)
+    if closed:
+        raise CommentError(closed)
     body = clean_body(body)
     check_body(body)
+    too_many_links = link_problem(poster.user, body)
+    if too_many_links:
+        raise CommentError(too_many_links, "body")
     if poster.user is None:
         check_guest_name(poster.guest_name or "")
     parent = find_parent(question, parent_id)
@@ -142,6 +154,7 @@ def post_comment(
         body,
         author_id=poster.user.id if poster.user else None,
         guest_name=None if poster.user else poster.guest_name,
+        held_at=utcnow() if poster.held and poster.user is None else None,
     )
     return comment, True
 
@@ -151,7 +164,8 @@ def place_comment(question_id: int, parent: Comment | None, body: str, **fields)
 
     Sets depth and root, renders the Markdown once, and counts it on the question (and on
     the parent) in the same transaction. `fields` are the author and, for demo content, the
-    creation time. The caller commits.
+    creation time. A comment held for review (`held_at`) is not counted until approved.
+    The caller commits.
     """
     comment = Comment(
         question_id=question_id,
@@ -166,12 +180,13 @@ def place_comment(question_id: int, parent: Comment | None, body: str, **fields)
     db.session.flush()
     comment.root_id = parent.root_id if parent else comment.id
     # Counters change with SQL arithmetic so concurrent posts never lose an increment.
-    db.session.execute(
-        update(Question)
-        .where(Question.id == question_id)
-        .values(comment_count=Question.comment_count + 1)
-        .execution_options(synchronize_session=False)
-    )
+    if comment.held_at is None:
+        db.session.execute(
+            update(Question)
+            .where(Question.id == question_id)
+            .values(comment_count=Question.comment_count + 1)
+            .execution_options(synchronize_session=False)
+        )
     if parent is not None:
         db.session.execute(
             update(Comment)
@@ -212,6 +227,10 @@ def edit_comment(comment: Comment, body: str) -> None:
     check_body(body)
     if body == comment.body_md:
         return
+    author = db.session.get(User, comment.author_id) if comment.author_id else None
+    too_many_links = link_problem(author, body)
+    if too_many_links and count_links(body) > count_links(comment.body_md):
+        raise CommentError(too_many_links, "body")
     db.session.add(
         CommentRevision(
             comment_id=comment.id,
@@ -239,7 +258,7 @@ def delete_comment(comment: Comment) -> None:
     """
     if comment.deleted_at is not None:
         return
-    was_counted = comment.hidden_at is None
+    was_counted = comment.hidden_at is None and comment.held_at is None
     comment.deleted_at = utcnow()
     if was_counted:
         db.session.execute(
@@ -251,11 +270,12 @@ def delete_comment(comment: Comment) -> None:
 
 
 def true_comment_count(question_id: int) -> int:
-    """How many comments of the question are visible: neither deleted nor hidden."""
+    """How many comments of the question are visible: not deleted, hidden or held for review."""
     stmt = select(func.count(Comment.id)).where(
         Comment.question_id == question_id,
         Comment.deleted_at.is_(None),
         Comment.hidden_at.is_(None),
+        Comment.held_at.is_(None),
     )
     return db.session.scalar(stmt) or 0
 

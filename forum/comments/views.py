@@ -42,6 +42,7 @@ from forum.limits import member_or_address, setting
 from forum.models.comments import Comment
 from forum.models.diseases import Disease
 from forum.models.questions import Question
+from forum.moderation.held import guests_are_held, remember_held_comment
 from forum.questions.pages import render_question_page
 
 bp = Blueprint("comments", __name__)
@@ -82,7 +83,10 @@ def _poster() -> Poster | None:
     if current_user.is_authenticated:
         return Poster(user=current_user._get_current_object())
     if current_app.config["GUEST_COMMENTS"]:
-        return Poster(guest_name=service.clean_guest_name(request.form.get("guest_name", "")))
+        return Poster(
+            guest_name=service.clean_guest_name(request.form.get("guest_name", "")),
+            held=guests_are_held(),
+        )
     return None
 
 
@@ -179,6 +183,8 @@ def create(question_id: int):
     db.session.commit()
     if poster.guest_name:
         session["guest_name"] = poster.guest_name
+    if comment.held_at is not None:
+        remember_held_comment(comment.id)
     if not htmx.wants_fragment():
         return redirect(
             url_for("comments.show", comment_id=comment.id, _anchor=f"comment-{comment.id}"), 303

@@ -194,10 +194,10 @@ def member_communities(user: User, include_anonymous: bool) -> list[Disease]:
 
 
 def member_questions(user: User):
-    """A select of the questions `user` asked, newest first."""
+    """A select of the questions `user` asked and still shown (not hidden), newest first."""
     return (
         select(Question)
-        .where(Question.author_id == user.id)
+        .where(Question.author_id == user.id, Question.hidden_at.is_(None))
         .order_by(Question.created_at.desc(), Question.id.desc())
     )
 
