@@ -40,7 +40,7 @@ def make_comment(
     comment.root_id = parent.root_id if parent else comment.id
     if parent is not None:
         parent.reply_count += 1
-    if comment.deleted_at is None and comment.hidden_at is None:
+    if comment.deleted_at is None and comment.hidden_at is None and comment.held_at is None:
         question.comment_count += 1
     db.session.commit()
     return comment

@@ -155,7 +155,8 @@ def comment_section(question: Question, form: CommentForm | None = None) -> Comm
         question=question,
         count=question.comment_count,
         page=page,
-        form=top_form(question, form, order) if may_post else None,
+        # A refused post keeps its form (the text and the reason) even in a closed discussion.
+        form=top_form(question, form, order) if may_post or form is not None else None,
         login_url=None
         if may_post or closed_notice
         else url_for("auth.login", next=question_url(question)),

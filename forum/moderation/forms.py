@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectField, StringField, TextAreaField
-from wtforms.validators import InputRequired, Length, ValidationError
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
 
 from forum.models.users import ROLES
 from forum.moderation.bans import BAN_LENGTHS
@@ -27,6 +28,10 @@ class _Form(FlaskForm):
         csrf = False
 
 
+def _choices(labels: dict[str, str]) -> list[SelectChoice]:
+    return [SelectChoice(value, label) for value, label in labels.items()]
+
+
 def _one_line(text: str | None) -> str:
     return " ".join((text or "").split())
 
@@ -34,7 +39,7 @@ def _one_line(text: str | None) -> str:
 class ReportForm(_Form):
     reason = RadioField(
         "Why are you reporting this?",
-        choices=list(REPORT_REASONS.items()),
+        choices=_choices(REPORT_REASONS),
         validators=[InputRequired("Choose a reason.")],
     )
     note = TextAreaField(
@@ -51,7 +56,7 @@ class ReportForm(_Form):
 class HideForm(_Form):
     reason = SelectField(
         "Public reason",
-        choices=list(HIDE_REASONS.items()),
+        choices=_choices(HIDE_REASONS),
         validators=[InputRequired("Choose the reason everyone will read.")],
     )
     detail = StringField(
@@ -70,14 +75,14 @@ class HideForm(_Form):
 class BanForm(_Form):
     length = SelectField(
         "For how long",
-        choices=[(key, words) for key, (words, _) in BAN_LENGTHS.items()],
+        choices=_choices({key: words for key, (words, _) in BAN_LENGTHS.items()}),
         validators=[InputRequired("Choose how long.")],
     )
     reason = StringField(
         "Reason (the member and the public log show it)",
         filters=[_one_line],
         validators=[
-            InputRequired("Write the reason for the ban."),
+            DataRequired("Write the reason for the ban."),
             Length(max=BAN_REASON_MAX, message=f"Keep it under {BAN_REASON_MAX} characters."),
         ],
     )
@@ -87,10 +92,10 @@ class RoleForm(_Form):
     username = StringField(
         "Member's username",
         filters=[lambda s: (s or "").strip()],
-        validators=[InputRequired("Write the member's username.")],
+        validators=[DataRequired("Write the member's username.")],
     )
     role = SelectField(
         "Role",
-        choices=[(role, role.capitalize()) for role in ROLES],
+        choices=_choices({role: role.capitalize() for role in ROLES}),
         validators=[InputRequired("Choose a role.")],
     )
