@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import select
 
 from forum.extensions import db
-from forum.models import Question
+from forum.models import Question, Report, User
 from forum.seed import load_demo_content
 from tests.comment_factories import make_comment
 from tests.conftest import login
@@ -49,6 +49,11 @@ PAGES = {
     "edit": ("/comments/{own}/edit", "member"),
     "delete": ("/comments/{own}/delete", "member"),
     "404": ("/diseases/no-such-disease", "guest"),
+    "report a comment": ("/moderation/report/comment/{own}", "moderator"),
+    "moderation queue": ("/moderation", "moderator"),
+    "moderate a comment": ("/moderation/items/comment/{own}", "moderator"),
+    "bans": ("/moderation/bans", "moderator"),
+    "moderation log": ("/moderation/log", "guest"),
 }
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "wbr"}
 
@@ -123,7 +128,23 @@ def site(app, client, make):
     ).one()
     own = make_comment(question, member, body="IVIG helped my hands within a few months.")
     login(client, member)
-    return {"member": client, "guest": app.test_client(), "own": own.id}
+    # The demo moderator, with one report in the queue and one entry in the log.
+    moderator = app.test_client()
+    login(moderator, db.session.scalars(select(User).where(User.username_key == "moderator")).one())
+    reporter = make.make_user("rita_reporter")
+    db.session.add(
+        Report(
+            target_type="comment",
+            target_id=own.id,
+            reporter_id=reporter.id,
+            reason="self_harm",
+            note="Worried about this member.",
+        )
+    )
+    db.session.commit()
+    moderator.post(f"/moderation/questions/{question.id}/lock")
+    moderator.post(f"/moderation/questions/{question.id}/unlock")
+    return {"member": client, "guest": app.test_client(), "moderator": moderator, "own": own.id}
 
 
 def fetch(site, name: str) -> str:
