@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from forum.extensions import db
-from forum.models import Comment, ModerationAction, Question, Report
+from forum.models import Ban, Comment, ModerationAction, Question, Report
 from forum.moderation.rules import AUTO_HIDDEN
 from tests.conftest import HTMX
 from tests.moderation_world import (
@@ -238,3 +238,15 @@ def test_a_report_and_an_automatic_hide_are_one_transaction(app, client, world, 
     assert report_count() == 0
     assert fresh(Comment, world.top.id).hidden_at is None
     assert db.session.scalar(select(ModerationAction)) is None
+
+
+def test_the_reporters_data_export_lists_their_reports_and_bans(client, world):
+    _report(client, world.dave, "comment", world.top.id, "harassment")
+    db.session.add(
+        Ban(user_id=world.dave.id, moderator_id=world.mona.id, reason="Too many reports.")
+    )
+    db.session.commit()
+    data = client.get("/account/export").get_json()
+    (filed,) = data["reports_filed"]
+    assert filed["reason"] == "harassment" and filed["item"] == f"comment {world.top.id}"
+    assert data["bans"][0]["reason"] == "Too many reports."

@@ -17,6 +17,7 @@ from forum.models import (
     Vote,
 )
 from forum.models.base import iso_utc
+from forum.moderation.export import member_export as moderation_export
 
 
 def change_email(user: User, email: str | None) -> None:
@@ -177,6 +178,8 @@ def export_account(user: User) -> dict:
             }
             for q, slug in questions
         ],
+        # Reports the member filed and bans they received (forum.moderation).
+        **moderation_export(user),
     }
 
 

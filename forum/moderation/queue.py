@@ -23,6 +23,7 @@ from forum.models.users import User
 from forum.moderation.bans import active_bans_by_user
 from forum.moderation.rules import (
     AUTO_HIDDEN,
+    HIDE_REASONS,
     REPORT_REASONS,
     URGENT_REASON,
     acting_against_problem,
@@ -47,6 +48,7 @@ class AuthorHistory:
 
 @dataclass
 class ReportLine:
+    key: str
     reason: str
     note: str
     created_at: datetime
@@ -85,6 +87,13 @@ class QueueItem:
     @property
     def urgent(self) -> bool:
         return any(r.urgent for r in self.reports)
+
+    @property
+    def suggested_reason(self) -> str:
+        """The public reason the hide form offers first: what most reporters chose, when it is
+        a reason a moderator can give ("" leaves the moderator to choose)."""
+        keys = [r.key for r in self.reports if r.key in HIDE_REASONS and r.key != "other"]
+        return max(keys, key=keys.count) if keys else ""
 
     @property
     def author_name(self) -> str:
@@ -226,6 +235,7 @@ def _attach_reports(items, comment_ids: list[int], question_ids: list[int]) -> N
         if item is not None:
             item.reports.append(
                 ReportLine(
+                    key=report.reason,
                     reason=REPORT_REASONS.get(report.reason, report.reason),
                     note=report.note,
                     created_at=report.created_at,
