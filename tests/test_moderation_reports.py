@@ -167,6 +167,10 @@ def test_three_reports_from_different_members_hide_the_comment_until_a_moderator
     assert fresh(Question, world.question.id).comment_count == count_before - 1
     (entry,) = log_entries("hide")
     assert entry.automatic and entry.moderator_id is None and entry.target_id == world.top.id
+    # Readers see why it is gone, in its place.
+    html = text_of(client.get(world.question_path))
+    assert "Hidden after several members reported it, until a moderator reviews it." in html
+    assert "Alice thinks" not in html
     # It stays in the queue: the reports are open until a moderator decides.
     as_user(client, world.mona)
     assert "Alice thinks it is not inherited." in text_of(client.get("/moderation"))

@@ -79,7 +79,7 @@ def acting_against_problem(actor: User, target: User | None) -> str | None:
 def removal_notice(reason: str | None) -> str:
     """The words shown in place of hidden content: "Removed by a moderator: spam"."""
     if reason == AUTO_HIDDEN:
-        return f"Hidden: {AUTO_HIDDEN}."
+        return f"{AUTO_HIDDEN.capitalize()}."
     return f"Removed by a moderator: {reason or 'no reason given'}."
 
 
