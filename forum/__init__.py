@@ -87,8 +87,23 @@ def _register_blueprints(app: Flask) -> None:
     from forum.home import views as home
     from forum.maps import views as maps
     from forum.members import views as members
+    from forum.moderation import bans
+    from forum.moderation import views as moderation
     from forum.pages import views as pages
     from forum.questions import views as questions
 
-    for feature in (home, health, diseases, questions, comments, maps, auth, members, pages):
+    for feature in (
+        home,
+        health,
+        diseases,
+        questions,
+        comments,
+        maps,
+        auth,
+        members,
+        pages,
+        moderation,
+    ):
         app.register_blueprint(feature.bp)
+    # Banned members are refused posting, voting, reporting, asking and joining a map.
+    bans.register(app)

@@ -1,4 +1,5 @@
-"""Command-line tasks: `flask --app forum seed`, `create-admin NAME` and `backup PATH`."""
+"""Command-line tasks: `flask --app forum seed`, `create-admin NAME`, `set-role NAME ROLE`
+and `backup PATH`."""
 
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ from forum.auth.passwords import password_problem
 from forum.auth.service import create_user, user_by_username, username_problem
 from forum.backup import BackupError, backup_sqlite
 from forum.extensions import db
-from forum.seed import DEMO_LOGIN, load_demo_content
+from forum.models.users import ROLES
+from forum.moderation.roles import set_role
+from forum.seed import DEMO_LOGIN, DEMO_MODERATOR, load_demo_content
 
 ADMIN_PASSWORD_ENV = "FORUM_ADMIN_PASSWORD"
 
@@ -46,6 +49,12 @@ def register(app: Flask) -> None:
             click.echo(
                 f"Log in as {DEMO_LOGIN!r} with the password {report.demo_password!r} "
                 "(shown once; `flask seed --new-demo-password` makes another)."
+            )
+        if report.moderator_password:
+            # Shown once: only the hash is stored, and later runs leave the account alone.
+            click.echo(
+                f"Demo moderator account: username {DEMO_MODERATOR}, "
+                f"password {report.moderator_password} (shown only this once)."
             )
 
     @app.cli.command("create-admin")
@@ -87,3 +96,15 @@ def register(app: Flask) -> None:
         except BackupError as exc:
             raise click.ClickException(str(exc)) from exc
         click.echo(str(report))
+
+    @app.cli.command("set-role")
+    @click.argument("username")
+    @click.argument("role", type=click.Choice(ROLES))
+    def set_member_role(username: str, role: str) -> None:
+        """Give USERNAME the role member, moderator or admin (recorded in the moderation log)."""
+        member = user_by_username(username)
+        if member is None:
+            raise click.ClickException(f"There is no member called {username}.")
+        changed = set_role(None, member, role)
+        db.session.commit()
+        click.echo(f"{member.username} is {'now' if changed else 'already'} {role}.")

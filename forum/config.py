@@ -160,8 +160,12 @@ def load(instance_path: str) -> dict:
         "RATELIMIT_POST_GUEST": os.environ.get("RATELIMIT_POST_GUEST", "3 per minute;20 per hour"),
         "RATELIMIT_QUESTION": os.environ.get("RATELIMIT_QUESTION", "5 per hour"),
         "RATELIMIT_MAP": os.environ.get("RATELIMIT_MAP", "20 per hour"),
+        "RATELIMIT_REPORT": os.environ.get("RATELIMIT_REPORT", "10 per minute;50 per day"),
         # Features
         "GUEST_COMMENTS": _env_bool("GUEST_COMMENTS", True),
+        # Moderation: guests' comments wait for a moderator; reports that hide an item.
+        "GUEST_MODERATION": _env_bool("GUEST_MODERATION", False),
+        "REPORTS_TO_HIDE": _env_int("REPORTS_TO_HIDE", 3),
         "COMMENT_MAX_DEPTH": _env_int("COMMENT_MAX_DEPTH", 6),
         "COMMENT_EDIT_MINUTES": _env_int("COMMENT_EDIT_MINUTES", 30),
         "COMMENTS_PER_PAGE": _env_int("COMMENTS_PER_PAGE", 50),

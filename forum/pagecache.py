@@ -41,6 +41,7 @@ from dataclasses import dataclass
 from flask import Flask, Response, current_app, g, request, session
 from flask_wtf.csrf import generate_csrf
 from sqlalchemy import bindparam, func, select, update
+from sqlalchemy.exc import DBAPIError
 
 from forum import querycount
 from forum.compression import GzipParts
@@ -130,12 +131,22 @@ def _read_version(stmt, **values) -> tuple | None:
     values = defaults | values
     params = tuple(values[name] for name in order) if order is not None else values
     querycount.note_query()
-    raw = engine.raw_connection()
+    dbapi_error = engine.dialect.loaded_dbapi.Error
+    try:
+        raw = engine.raw_connection()
+    except dbapi_error as exc:
+        # The pool hands on the driver's own error: raise it as SQLAlchemy would (an outage then
+        # answers 503 like any other query).
+        raise DBAPIError.instance(sql, params, exc, dbapi_error) from exc
     try:
         cursor = raw.cursor()
         cursor.execute(sql, params)
         row = cursor.fetchone()
         cursor.close()
+    except dbapi_error as exc:
+        # The same for a query that fails; the connection may be dead, so it leaves the pool.
+        raw.invalidate()
+        raise DBAPIError.instance(sql, params, exc, dbapi_error) from exc
     finally:
         raw.close()
     return row

@@ -68,6 +68,8 @@ MAP_DISEASE = "scleromyxedema"
 # The one demo account a newcomer can log in as (never in production): its password is made
 # at random when the account is created, and printed by `flask seed` then, or on request.
 DEMO_LOGIN = "demo"
+# The demo moderator, so a newcomer can open the queue; its password is printed on first seed.
+DEMO_MODERATOR = "moderator"
 
 
 @dataclass
@@ -80,6 +82,8 @@ class SeedReport:
     map_entries: int = 0
     # The demo login's password, when this run made it (it is shown once, never stored).
     demo_password: str | None = None
+    # Set only on the run that created the demo moderator (the password is never stored).
+    moderator_password: str | None = None
 
     def __str__(self) -> str:
         return (
@@ -93,11 +97,14 @@ def load_demo_content(
 ) -> SeedReport:
     """Load the demo content into the database; returns what was added.
 
-    With `demo_login`, also make the account DEMO_LOGIN that a newcomer can log in as (its
-    password in the report); `new_demo_password` gives it a new one.
+    With `demo_login`, also make the accounts a newcomer can log in as: DEMO_LOGIN (its
+    password in the report; `new_demo_password` gives it a new one) and the demo moderator
+    DEMO_MODERATOR (its password in the report on the run that creates it).
     """
     report = SeedReport()
     members = _ensure_members(report)
+    if demo_login:
+        _ensure_moderator(report)
     for folder in sorted(p for p in content_dir.iterdir() if (p / "_disease.md").exists()):
         disease = _ensure_disease(folder, report)
         for path in sorted(folder.glob("*.md")):
@@ -175,6 +182,24 @@ def _ensure_members(report: SeedReport) -> list[User]:
         members.append(user)
     db.session.flush()
     return members
+
+
+def _ensure_moderator(report: SeedReport) -> None:
+    """Create the demo moderator once, with a random password given back in the report."""
+    if db.session.scalar(select(User.id).where(User.username_key == DEMO_MODERATOR)):
+        return
+    password = secrets.token_urlsafe(12)
+    db.session.add(
+        User(
+            username=DEMO_MODERATOR,
+            username_key=DEMO_MODERATOR,
+            password_hash=hash_password(password),
+            role="moderator",
+        )
+    )
+    db.session.flush()
+    report.members += 1
+    report.moderator_password = password
 
 
 def _ensure_disease(folder: Path, report: SeedReport) -> Disease:

@@ -116,10 +116,11 @@ def make_comment(
     age: timedelta = timedelta(0),
     deleted: bool = False,
     hidden: bool = False,
+    **fields,
 ) -> Comment:
     """A comment placed by the service (a reply when `parent` is given): the member's, else a
     guest's. `deleted` removes it as its author would; `hidden` hides it as a moderator would,
-    and recounts the question."""
+    and recounts the question; `fields` go to the service (`held_at` holds it for review)."""
     comment = place_comment(
         question.id,
         parent,
@@ -127,6 +128,7 @@ def make_comment(
         author_id=author.id if author else None,
         guest_name=None if author else guest_name,
         created_at=utcnow() - age,
+        **fields,
     )
     if deleted:
         delete_comment(comment)

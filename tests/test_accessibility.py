@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import select
 
 from forum.extensions import db
-from forum.models import Question
+from forum.models import Question, Report, User
 from forum.seed import load_demo_content
 from tests.conftest import login
 from tests.factories import make_comment
@@ -48,20 +48,41 @@ PAGES = {
     "edit": ("/comments/{own}/edit", "member"),
     "delete": ("/comments/{own}/delete", "member"),
     "404": ("/diseases/no-such-disease", "guest"),
+    "report a comment": ("/moderation/report/comment/{own}", "moderator"),
+    "moderation queue": ("/moderation", "moderator"),
+    "moderate a comment": ("/moderation/items/comment/{own}", "moderator"),
+    "bans": ("/moderation/bans", "moderator"),
+    "moderation log": ("/moderation/log", "guest"),
 }
 
 
 @pytest.fixture
 def site(app, client, make):
     """The demo content, a member with one comment, and a client per kind of visitor."""
-    load_demo_content(ROOT / "content")
+    load_demo_content(ROOT / "content", demo_login=True)
     member = make.make_user("mira_member")
     question = db.session.scalars(
         select(Question).where(Question.slug == LATEST.rsplit("/", 1)[1])
     ).one()
     own = make_comment(question, member, body="IVIG helped my hands within a few months.")
     login(client, member)
-    return {"member": client, "guest": app.test_client(), "own": own.id}
+    # The demo moderator, with one report in the queue and one entry in the log.
+    moderator = app.test_client()
+    login(moderator, db.session.scalars(select(User).where(User.username_key == "moderator")).one())
+    reporter = make.make_user("rita_reporter")
+    db.session.add(
+        Report(
+            target_type="comment",
+            target_id=own.id,
+            reporter_id=reporter.id,
+            reason="self_harm",
+            note="Worried about this member.",
+        )
+    )
+    db.session.commit()
+    moderator.post(f"/moderation/questions/{question.id}/lock")
+    moderator.post(f"/moderation/questions/{question.id}/unlock")
+    return {"member": client, "guest": app.test_client(), "moderator": moderator, "own": own.id}
 
 
 def fetch(site, name: str) -> str:

@@ -21,9 +21,11 @@ import pytest
 from sqlalchemy import select
 from werkzeug.exceptions import MethodNotAllowed
 
+from forum.comments.service import recount_comments
 from forum.extensions import db, limiter
 from forum.htmx import HTMX_HEADERS
-from forum.models import Comment, MapEntry, User
+from forum.models import Ban, Comment, MapEntry, Question, Report, User
+from forum.models.base import utcnow
 from tests.conftest import HTMX, make_test_app, session_for
 from tests.factories import (
     PASSWORD,
@@ -73,6 +75,12 @@ class World:
     c3: Row  # bob's comment under q2 (another disease)
     hana_comment: Row
     gone: Row  # bob's comment under q1, deleted by him
+    # Moderation: a moderator and an administrator, and what their actions need to act on.
+    mona: Member  # a moderator
+    ada: Member  # an administrator
+    benny: Member  # a member banned until lifted
+    hidden: Row  # bob's comment under q1, hidden by mona (restore acts on it)
+    held: Row  # a guest's comment under q1 awaiting review (approve, reject)
 
 
 def build_world() -> World:
@@ -92,6 +100,22 @@ def build_world() -> World:
     make_map_entry(d1, alice, "FR", region="Lyon")
     make_map_entry(d1, quinn, "FR", region="Quietville", anonymous=True, since_year=2011)
     make_map_entry(d1, hana, "DE", role="caregiver", region="Hanaburg", anonymous=True)
+    mona = make_user("mona_mod", role="moderator")
+    ada = make_user("ada_admin", role="admin")
+    benny = make_user("benny_banned")
+    db.session.add(Ban(user_id=benny.id, moderator_id=mona.id, reason="Spam."))
+    hidden = make_comment(q1, bob, "Bob's removed words.", hidden=True)
+    hidden.hidden_reason = "spam"
+    held = make_comment(q1, body="A guest's words awaiting review.")
+    held.held_at = utcnow()
+    # An open report on c2 (dismiss acts on it), and q2's discussion locked (unlock acts on it).
+    db.session.add(
+        Report(target_type="comment", target_id=c2.id, reporter_id=hana.id, reason="spam")
+    )
+    db.session.get(Question, q2.id).locked_at = utcnow()
+    db.session.flush()
+    recount_comments(q1.id)
+    db.session.commit()
 
     def member(user: User) -> Member:
         return Member(user.id, user.username, session_for(user))
@@ -101,7 +125,8 @@ def build_world() -> World:
 
     members = [member(user) for user in (alice, bob, quinn, hana)]
     rows = [row(thing) for thing in (d1, d2, q1, q2, c1, c2, c3, hana_comment, gone)]
-    return World(*members, *rows)
+    staff = [member(user) for user in (mona, ada, benny)]
+    return World(*members, *rows, *staff, row(hidden), row(held))
 
 
 @pytest.fixture(scope="module")
@@ -183,7 +208,8 @@ class Route:
     url: object  # World -> str
     data: object = None  # World -> dict, for POST
     # "public": anyone; "login": needs a logged-in member (acts on their own data only);
-    # "owner": needs the member who owns the object in the URL (alice owns c1).
+    # "owner": needs the member who owns the object in the URL (alice owns c1);
+    # "moderator" / "admin": moderators and admins (admins only); pages 404, actions 403 else.
     access: str = "public"
     # A GET that answers only htmx-style with an empty body or redirects is still a GET.
 
@@ -241,6 +267,45 @@ POST_ROUTES: dict[str, Route] = {
         "login",
     ),
     "maps.leave": Route(lambda w: f"/diseases/{w.d1.slug}/map/leave", lambda w: {}, "login"),
+    "moderation.report": Route(
+        lambda w: f"/moderation/report/comment/{w.c2.id}",
+        lambda w: {"reason": "misinformation", "note": "Wrong."},
+        "login",
+    ),
+    "moderation.dismiss": Route(
+        lambda w: f"/moderation/items/comment/{w.c2.id}/dismiss", lambda w: {}, "moderator"
+    ),
+    "moderation.hide": Route(
+        lambda w: f"/moderation/items/comment/{w.c2.id}/hide",
+        lambda w: {"reason": "spam"},
+        "moderator",
+    ),
+    "moderation.restore": Route(
+        lambda w: f"/moderation/items/comment/{w.hidden.id}/restore", lambda w: {}, "moderator"
+    ),
+    "moderation.lock": Route(
+        lambda w: f"/moderation/questions/{w.q1.id}/lock", lambda w: {}, "moderator"
+    ),
+    "moderation.unlock": Route(
+        lambda w: f"/moderation/questions/{w.q2.id}/unlock", lambda w: {}, "moderator"
+    ),
+    "moderation.approve": Route(
+        lambda w: f"/moderation/comments/{w.held.id}/approve", lambda w: {}, "moderator"
+    ),
+    "moderation.reject": Route(
+        lambda w: f"/moderation/comments/{w.held.id}/reject", lambda w: {}, "moderator"
+    ),
+    "moderation.ban": Route(
+        lambda w: f"/moderation/members/{w.bob.id}/ban",
+        lambda w: {"length": "day", "reason": "Insults."},
+        "moderator",
+    ),
+    "moderation.unban": Route(
+        lambda w: f"/moderation/members/{w.benny.id}/unban", lambda w: {}, "moderator"
+    ),
+    "moderation.set_role": Route(
+        lambda w: "/moderation/roles", lambda w: {"username": "bob_b", "role": "moderator"}, "admin"
+    ),
 }
 
 GET_ROUTES: dict[str, Route] = {
@@ -272,6 +337,12 @@ GET_ROUTES: dict[str, Route] = {
     "pages.contact": Route(lambda w: "/contact"),
     "maps.join": Route(lambda w: f"/diseases/{w.d2.slug}/map/join", access="login"),
     "maps.edit": Route(lambda w: f"/diseases/{w.d1.slug}/map/entry", access="login"),
+    "moderation.report": Route(lambda w: f"/moderation/report/comment/{w.c2.id}", access="login"),
+    "moderation.log": Route(lambda w: "/moderation/log?page=1"),
+    "moderation.queue_page": Route(lambda w: "/moderation", access="moderator"),
+    "moderation.item": Route(lambda w: f"/moderation/items/comment/{w.c2.id}", access="moderator"),
+    "moderation.bans_page": Route(lambda w: "/moderation/bans", access="moderator"),
+    "moderation.roles_page": Route(lambda w: "/moderation/roles", access="admin"),
 }
 
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
@@ -298,7 +369,8 @@ def _post(client, w: World, endpoint: str, **kwargs):
 
 
 def _poster(w: World, endpoint: str) -> User | None:
-    return None if POST_ROUTES[endpoint].access == "public" else w.alice
+    access = POST_ROUTES[endpoint].access
+    return {"public": None, "moderator": w.mona, "admin": w.ada}.get(access, w.alice)
 
 
 @pytest.mark.parametrize("htmx", [False, True], ids=["plain", "htmx"])
@@ -456,6 +528,58 @@ def test_map_changes_only_ever_touch_the_members_own_entry(client, world, endpoi
     before = snapshot()
     response = _post(client, world, endpoint)
     assert response.status_code in (302, 303)
+    assert snapshot() == before
+
+
+STAFF_POSTS = _protected(POST_ROUTES, "moderator") + _protected(POST_ROUTES, "admin")
+STAFF_PAGES = _protected(GET_ROUTES, "moderator") + _protected(GET_ROUTES, "admin")
+
+
+@pytest.mark.parametrize("htmx", [False, True], ids=["plain", "htmx"])
+@pytest.mark.parametrize("who", ["visitor", "member", "banned"])
+@pytest.mark.parametrize("endpoint", STAFF_POSTS)
+def test_moderation_actions_are_403_for_everyone_but_moderators(client, world, endpoint, who, htmx):
+    as_user(client, {"visitor": None, "member": world.alice, "banned": world.benny}[who])
+    before = snapshot()
+    response = _post(client, world, endpoint, headers=HTMX if htmx else {})
+    assert response.status_code == 403
+    assert snapshot() == before
+
+
+@pytest.mark.parametrize("htmx", [False, True], ids=["plain", "htmx"])
+def test_a_moderator_cannot_change_roles(client, world, htmx):
+    as_user(client, world.mona)
+    before = snapshot()
+    response = _post(client, world, "moderation.set_role", headers=HTMX if htmx else {})
+    assert response.status_code == 403
+    assert snapshot() == before
+
+
+@pytest.mark.parametrize("htmx", [False, True], ids=["plain", "htmx"])
+@pytest.mark.parametrize("who", ["visitor", "member"])
+@pytest.mark.parametrize("endpoint", STAFF_PAGES)
+def test_moderation_pages_are_404_for_everyone_but_moderators(client, world, endpoint, who, htmx):
+    as_user(client, world.alice if who == "member" else None)
+    response = client.get(GET_ROUTES[endpoint].url(world), headers=HTMX if htmx else {})
+    assert response.status_code == 404
+    text = response.get_data(as_text=True)
+    assert "removed words" not in text and "awaiting review" not in text
+
+
+@pytest.mark.parametrize("method", ["GET", "HEAD"])
+@pytest.mark.parametrize("htmx", [False, True], ids=["plain", "htmx"])
+@pytest.mark.parametrize("who", ["mona", "ada"])
+@pytest.mark.parametrize("endpoint", STAFF_PAGES)
+def test_moderation_pages_change_nothing_for_moderators(client, world, endpoint, who, htmx, method):
+    as_user(client, getattr(world, who))
+    before = snapshot()
+    response = client.open(
+        GET_ROUTES[endpoint].url(world), method=method, headers=HTMX if htmx else {}
+    )
+    expected = 404 if (GET_ROUTES[endpoint].access == "admin" and who == "mona") else 200
+    assert response.status_code == expected
+    assert response.headers["Cache-Control"] == "no-store" or expected == 404
+    response.close()
     assert snapshot() == before
 
 
@@ -860,6 +984,8 @@ REFLECTED = '"><script>alert(1)</script><img src=x onerror=alert(2)>'
         "/diseases/{d}/map/countries/{p}",
         "/diseases/{p}",
         "/members/{p}",
+        "/moderation/log?page={p}",
+        "/moderation/report/comment/{c}?cancel={p}",
         "/no-such-page/{p}",
     ],
 )
@@ -947,13 +1073,18 @@ def _limited_actions(w: World):
             data={"current_password": f"guess number {n}", "new_password": NEW_PASSWORD})),
         "delete-check": ("RATELIMIT_LOGIN_ACCOUNT", w.alice, lambda c, n: c.post(
             "/account/delete", data={"password": f"guess number {n}"})),
+        "report": ("RATELIMIT_REPORT", w.alice, lambda c, n: c.post(
+            [f"/moderation/report/comment/{w.c2.id}",
+             f"/moderation/report/comment/{w.hana_comment.id}",
+             f"/moderation/report/question/{w.q1.id}"][n],
+            data={"reason": "spam"})),
     }  # fmt: skip
 
 
 LIMITED = [
     "login", "login-account", "login-account-untrusted", "signup", "comment-member",
     "comment-guest", "comment-edit",
-    "vote", "vote-visitor", "ask", "map-join", "password-check", "delete-check",
+    "vote", "vote-visitor", "ask", "map-join", "password-check", "delete-check", "report",
 ]  # fmt: skip
 
 

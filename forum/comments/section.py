@@ -15,7 +15,11 @@ from forum.extensions import db
 from forum.models.comments import Comment
 from forum.models.diseases import Disease
 from forum.models.questions import Question
+from forum.moderation.bans import ban_problem
+from forum.moderation.held import held_comment_ids
+from forum.moderation.rules import discussion_problem, is_moderator
 from forum.redirects import login_url
+from forum.templating import exact_time
 
 
 def current_viewer() -> Viewer:
@@ -24,10 +28,13 @@ def current_viewer() -> Viewer:
     member = current_user.is_authenticated
     return Viewer(
         user_id=current_user.id if member else None,
-        may_post=member or config["GUEST_COMMENTS"],
+        # A banned member reads like anyone but posts nothing (forum.moderation.bans).
+        may_post=not ban_problem(current_user) if member else config["GUEST_COMMENTS"],
         edit_minutes=config["COMMENT_EDIT_MINUTES"],
         max_depth=config["COMMENT_MAX_DEPTH"],
         profile_url=profile_url_builder(),
+        is_moderator=is_moderator(current_user),
+        held_ids=frozenset() if member else held_comment_ids(),
     )
 
 
@@ -145,6 +152,9 @@ class CommentSection:
     # of the field it concerns.
     problem: str | None = None
     problem_target: str | None = None
+    # Why no comment form is shown to someone who could otherwise post (locked, removed,
+    # banned), or None.
+    closed_notice: str | None = None
 
 
 def page_arg() -> int:
@@ -194,16 +204,18 @@ def comment_section(
         config["REPLIES_SHOWN"],
         open_root=open_root,
     )
-    may_post = current_user.is_authenticated or config["GUEST_COMMENTS"]
+    closed_notice = closed_discussion_notice(question)
+    may_post = (current_user.is_authenticated or config["GUEST_COMMENTS"]) and not closed_notice
     base = {"comment_order": order} if order != "oldest" else {}
     shown_form = open_form.form if open_form else form
     section = CommentSection(
         question=question,
         count=question.comment_count,
         page=page,
-        form=top_form(question, form, order) if may_post else None,
+        # A refused post keeps its form (the text and the reason) even in a closed discussion.
+        form=top_form(question, form, order) if may_post or form is not None else None,
         login_url=None
-        if may_post
+        if may_post or closed_notice
         else login_url(question_url(question, _anchor="comments"), "comment"),
         order_links=[
             ("Oldest first", question_url(question, _anchor="comments"), order == "oldest"),
@@ -225,6 +237,7 @@ def comment_section(
         open_form=open_form,
         problem=problem,
         problem_target=shown_form.body.id if problem and shown_form is not None else None,
+        closed_notice=closed_notice,
     )
     return section
 
@@ -245,6 +258,18 @@ def comment_location(question: Question, comment: Comment, order: str = "oldest"
         if threads.is_folded(items, comment.id, config["REPLIES_SHOWN"]):
             args["thread"] = root_id
     return question_url(question, **args)
+
+
+def closed_discussion_notice(question: Question) -> str | None:
+    """Why the reader cannot add to this discussion: locked or removed, or their ban."""
+    if question.locked_at is not None and question.hidden_at is None:
+        return (
+            f"This discussion was locked by a moderator on {exact_time(question.locked_at)}. "
+            "It takes no new comments or replies."
+        )
+    return discussion_problem(question) or (
+        ban_problem(current_user) if current_user.is_authenticated else None
+    )
 
 
 def more_hx_url(question: Question, page: ThreadPage, order: str) -> str | None:

@@ -16,6 +16,7 @@ from forum.models.base import utcnow
 from forum.models.comments import Comment, CommentRevision
 from forum.models.questions import Question
 from forum.models.users import User
+from forum.moderation.rules import count_links, discussion_problem, link_problem
 
 BODY_MAX = 10_000
 GUEST_NAME_MIN = 2
@@ -39,6 +40,8 @@ class Poster:
 
     user: User | None = None
     guest_name: str | None = None
+    # A guest's comment waits for a moderator before others see it (GUEST_MODERATION).
+    held: bool = False
 
 
 def clean_body(raw: str) -> str:
@@ -117,6 +120,8 @@ def find_parent(question: Question, parent_id: int | None) -> Comment | None:
         raise CommentError("The comment you are replying to belongs to another discussion.")
     if parent.deleted_at is not None or parent.hidden_at is not None:
         raise CommentError("The comment you are replying to has been removed.")
+    if parent.held_at is not None:
+        raise CommentError("The comment you are replying to is awaiting review.")
     return parent
 
 
@@ -144,10 +149,17 @@ def post_comment(
     """Store a comment (or return the identical one just posted); gives (comment, created).
 
     The question's comment_count and the parent's reply_count change in the same transaction.
-    The caller commits.
+    Refused in a locked or removed discussion, and with too many links for a new member or a
+    guest (forum.moderation.rules). The caller commits.
     """
+    closed = discussion_problem(question)
+    if closed:
+        raise CommentError(closed)
     body = clean_body(body)
     check_body(body)
+    too_many_links = link_problem(poster.user, body)
+    if too_many_links:
+        raise CommentError(too_many_links, "body")
     if poster.user is None:
         check_guest_name(poster.guest_name or "")
     lock_question(question.id)
@@ -162,6 +174,7 @@ def post_comment(
         body,
         author_id=poster.user.id if poster.user else None,
         guest_name=None if poster.user else poster.guest_name,
+        held_at=utcnow() if poster.held and poster.user is None else None,
     )
     return comment, True
 
@@ -171,7 +184,8 @@ def place_comment(question_id: int, parent: Comment | None, body: str, **fields)
 
     Sets depth and root, renders the Markdown once, and counts it on the question (and on
     the parent) in the same transaction. `fields` are the author, a guest's name, and for demo
-    content or tests the creation time or a deletion. The caller commits.
+    content or tests the creation time or a deletion. A comment held for review (`held_at`) is
+    not counted until approved. The caller commits.
     """
     # A new thread is its own root: its id is taken first, so the row goes in whole.
     comment_id = None if parent else next_comment_id()
@@ -189,12 +203,13 @@ def place_comment(question_id: int, parent: Comment | None, body: str, **fields)
     db.session.add(comment)
     db.session.flush()
     # Counters change with SQL arithmetic so concurrent posts never lose an increment.
-    db.session.execute(
-        update(Question)
-        .where(Question.id == question_id)
-        .values(comment_count=Question.comment_count + 1)
-        .execution_options(synchronize_session=False)
-    )
+    if comment.held_at is None:
+        db.session.execute(
+            update(Question)
+            .where(Question.id == question_id)
+            .values(comment_count=Question.comment_count + 1)
+            .execution_options(synchronize_session=False)
+        )
     if parent is not None:
         db.session.execute(
             update(Comment)
@@ -253,6 +268,10 @@ def edit_comment(comment: Comment, body: str) -> None:
     db.session.refresh(comment, with_for_update={"key_share": True})
     if body == comment.body_md:
         return
+    author = db.session.get(User, comment.author_id) if comment.author_id else None
+    too_many_links = link_problem(author, body)
+    if too_many_links and count_links(body) > count_links(comment.body_md):
+        raise CommentError(too_many_links, "body")
     db.session.add(
         CommentRevision(
             comment_id=comment.id,
@@ -285,13 +304,13 @@ def delete_comment(comment: Comment) -> None:
         update(Comment)
         .where(Comment.id == comment.id, Comment.deleted_at.is_(None))
         .values(deleted_at=utcnow())
-        .returning(Comment.hidden_at)
+        .returning(Comment.hidden_at, Comment.held_at)
         .execution_options(synchronize_session=False)
     ).first()
-    db.session.expire(comment, ["deleted_at", "hidden_at"])
+    db.session.expire(comment, ["deleted_at", "hidden_at", "held_at"])
     if marked is None:
         return
-    was_counted = marked.hidden_at is None
+    was_counted = marked.hidden_at is None and marked.held_at is None
     pagecache.invalidate_question(comment.question_id)
     if was_counted:
         db.session.execute(
@@ -303,11 +322,12 @@ def delete_comment(comment: Comment) -> None:
 
 
 def true_comment_count(question_id: int) -> int:
-    """How many comments of the question are visible: neither deleted nor hidden."""
+    """How many comments of the question are visible: not deleted, hidden or held for review."""
     stmt = select(func.count(Comment.id)).where(
         Comment.question_id == question_id,
         Comment.deleted_at.is_(None),
         Comment.hidden_at.is_(None),
+        Comment.held_at.is_(None),
     )
     return db.session.scalar(stmt) or 0
 

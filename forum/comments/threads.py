@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from sqlalchemy import Select, and_, func, or_, select
@@ -23,6 +23,7 @@ from forum.models.comments import Comment
 from forum.models.map_entries import MAP_ROLES, MapEntry
 from forum.models.questions import Question
 from forum.models.users import User
+from forum.moderation.rules import discussion_problem, removal_notice
 
 ORDERS = ("oldest", "newest")
 DELETED_MEMBER = "[deleted member]"
@@ -41,6 +42,10 @@ class Viewer:
     max_depth: int
     profile_url: Callable[[str], str | None]
     now: datetime = field(default_factory=utcnow)
+    # Moderators see hidden and held text (with the notice) and the moderation controls.
+    is_moderator: bool = False
+    # A guest's own comments awaiting review, remembered by their browser session.
+    held_ids: frozenset[int] = frozenset()
 
 
 @dataclass(slots=True)
@@ -72,6 +77,14 @@ class ThreadItem:
     reply_to_name: str | None = None
     # Set on the last reply shown before a fold: how many replies follow it unseen.
     more_count: int = 0
+    # Moderation (forum.moderation): the notice over text hidden or awaiting review, shown to
+    # the author and moderators (everyone else gets the notice as the tombstone); hidden is
+    # True for a comment a moderator or members' reports removed.
+    notice: str | None = None
+    hidden: bool = False
+    held: bool = False
+    can_report: bool = False
+    can_moderate: bool = False
 
 
 @dataclass
@@ -113,6 +126,8 @@ def comment_rows(disease_id: int) -> Select:
             Comment.edited_at,
             Comment.deleted_at,
             Comment.hidden_at,
+            Comment.hidden_reason,
+            Comment.held_at,
             User.username,
             MapEntry.role,
             MapEntry.anonymous,
@@ -127,14 +142,12 @@ def comment_rows(disease_id: int) -> Select:
 
 
 def _shown_top_level(question: Question):
-    """The filter of the top-level comments a page lists: removed ones only with replies."""
+    """The filter of the top-level comments a page lists: a deleted one only when something
+    was ever posted under it; a hidden one stays, shown as its removal notice."""
     return (
         Comment.question_id == question.id,
         Comment.parent_id.is_(None),
-        or_(
-            and_(Comment.deleted_at.is_(None), Comment.hidden_at.is_(None)),
-            Comment.reply_count > 0,
-        ),
+        or_(Comment.deleted_at.is_(None), Comment.reply_count > 0),
     )
 
 
@@ -146,7 +159,8 @@ def top_level_ids(
     With `after_id` the page starts right after that top-level comment in the chosen order
     (keyset paging): comments posted or deleted meanwhile shift nothing, so "more comments"
     appended under a page never repeats or skips a thread. Otherwise `page` counts pages.
-    A removed top-level comment is skipped unless something was ever posted under it.
+    A deleted top-level comment is skipped unless something was ever posted under it; a hidden
+    one stays, shown as its removal notice.
     """
     stmt = select(Comment.id).where(*_shown_top_level(question))
     newest = order == "newest"
@@ -231,6 +245,7 @@ def thread_page(
 ) -> ThreadPage:
     """A page of top-level threads with their replies, long threads folded (all but the
     thread `open_root`, opened to show a comment a link points at)."""
+    viewer = open_for(question, viewer)
     ids = top_level_ids(question, order, page, per_page, after_id)
     has_more = len(ids) > per_page
     ids = ids[:per_page]
@@ -247,6 +262,7 @@ def thread_page(
 
 def whole_thread(question: Question, root_id: int, viewer: Viewer) -> list[ThreadItem]:
     """Every shown comment of one top-level thread, unfolded, in reading order."""
+    viewer = open_for(question, viewer)
     rows = db.session.execute(comment_rows(question.disease_id).where(Comment.root_id == root_id))
     return flatten(rows, [root_id], viewer)
 
@@ -271,14 +287,28 @@ def single_item(question: Question, comment: Comment, viewer: Viewer) -> ThreadI
     return next((item for item in items if item.id == comment.id), None)
 
 
-def _is_removed(row) -> bool:
-    return row.deleted_at is not None or row.hidden_at is not None
+def open_for(question: Question, viewer: Viewer) -> Viewer:
+    """The viewer as this question's thread sees them: nobody replies in a locked or hidden
+    discussion."""
+    if viewer.may_post and discussion_problem(question):
+        return replace(viewer, may_post=False)
+    return viewer
+
+
+def _sees_held(row, viewer: Viewer) -> bool:
+    return viewer.is_moderator or row.id in viewer.held_ids
+
+
+def _is_removed(row, viewer: Viewer) -> bool:
+    """True for a comment shown only as a placeholder kept for the replies under it: deleted, or
+    awaiting review unseen by this viewer. (A hidden comment always shows its notice.)"""
+    return row.deleted_at is not None or (row.held_at is not None and not _sees_held(row, viewer))
 
 
 def flatten(rows: Iterable, root_ids: list[int], viewer: Viewer) -> list[ThreadItem]:
     """Rows (oldest first) to ThreadItems in pre-order under the given roots, in their order.
 
-    Removed comments stay as tombstones only while a shown comment hangs below them.
+    Deleted comments stay as tombstones only while a shown comment hangs below them.
     """
     by_id = {}
     children: dict[int | None, list] = defaultdict(list)
@@ -298,7 +328,7 @@ def flatten(rows: Iterable, root_ids: list[int], viewer: Viewer) -> list[ThreadI
     # Walking backwards meets every reply before the comment it answers.
     shown: set[int] = set()
     for row in reversed(ordered):
-        if row.id in shown or not _is_removed(row):
+        if row.id in shown or not _is_removed(row, viewer):
             shown.add(row.id)
             if row.parent_id is not None:
                 shown.add(row.parent_id)
@@ -314,7 +344,12 @@ def flatten(rows: Iterable, root_ids: list[int], viewer: Viewer) -> list[ThreadI
 
 
 def _item(row, viewer: Viewer, names: dict[int, str]) -> ThreadItem:
-    removed = _is_removed(row)
+    removed = _is_removed(row, viewer)
+    hidden = row.hidden_at is not None and row.deleted_at is None
+    held = row.held_at is not None and not removed
+    sees_hidden = viewer.is_moderator or service.is_author(row, viewer.user_id)
+    # A hidden comment is its removal notice for everyone but its author and moderators.
+    concealed = removed or (hidden and not sees_hidden)
     if row.author_id is not None:
         name, url, guest = row.username, viewer.profile_url(row.username), False
     elif row.guest_name:
@@ -338,16 +373,41 @@ def _item(row, viewer: Viewer, names: dict[int, str]) -> ThreadItem:
         role_label=MAP_ROLES.get(row.role)
         if row.role and not row.anonymous and viewer.user_id is not None
         else None,
-        body_html="" if removed else row.body_html,
+        body_html="" if concealed else row.body_html,
         created_at=row.created_at,
         edited_at=row.edited_at,
-        tombstone=("[deleted]" if row.deleted_at is not None else "[hidden]") if removed else None,
-        can_reply=viewer.may_post and not removed,
+        tombstone=_tombstone(row, removed, hidden) if concealed else None,
+        can_reply=viewer.may_post and not (removed or hidden or held),
         can_edit=service.can_edit(row, viewer.user_id, viewer.edit_minutes, viewer.now),
         can_delete=service.can_delete(row, viewer.user_id),
         reply_to_id=row.parent_id if past_limit else None,
         reply_to_name=names.get(row.parent_id) if past_limit else None,
+        notice=_notice(row, viewer, hidden, held) if not concealed else None,
+        hidden=hidden,
+        held=held,
+        can_report=viewer.user_id is not None
+        and not (removed or hidden or held or service.is_author(row, viewer.user_id)),
+        can_moderate=viewer.is_moderator and row.deleted_at is None,
     )
+
+
+def _tombstone(row, removed: bool, hidden: bool) -> str:
+    if row.deleted_at is not None:
+        return "[deleted]"
+    if hidden:
+        return removal_notice(row.hidden_reason)
+    return "[awaiting review]"
+
+
+def _notice(row, viewer: Viewer, hidden: bool, held: bool) -> str | None:
+    """The notice over text that others cannot see, for the author or a moderator."""
+    if hidden:
+        if viewer.is_moderator and not service.is_author(row, viewer.user_id):
+            return removal_notice(row.hidden_reason)
+        return f"{removal_notice(row.hidden_reason)} Only you and the moderators see this text."
+    if held:
+        return "Awaiting review: a moderator will read this comment before others can see it."
+    return None
 
 
 def fold(

@@ -45,6 +45,7 @@ from forum.limits import retry_after
 from forum.models.comments import Comment
 from forum.models.diseases import Disease
 from forum.models.questions import Question
+from forum.moderation.held import guests_are_held, remember_held_comment
 from forum.redirects import unauthorized
 
 bp = Blueprint("comments", __name__)
@@ -56,7 +57,10 @@ def _poster() -> Poster | None:
     if current_user.is_authenticated:
         return Poster(user=current_user._get_current_object())
     if current_app.config["GUEST_COMMENTS"]:
-        return Poster(guest_name=service.clean_guest_name(request.form.get("guest_name", "")))
+        return Poster(
+            guest_name=service.clean_guest_name(request.form.get("guest_name", "")),
+            held=guests_are_held(),
+        )
     return None
 
 
@@ -111,6 +115,8 @@ def create(question_id: int):
     db.session.commit()
     if poster.guest_name:
         session["guest_name"] = poster.guest_name
+    if comment.held_at is not None:
+        remember_held_comment(comment.id)
     order = form.order.data if form.order.data in ORDERS else "oldest"
     if not created:
         return _repeated(question, form, comment, order)

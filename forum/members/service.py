@@ -18,6 +18,7 @@ from forum.models import (
     Vote,
 )
 from forum.models.base import iso_utc
+from forum.moderation.export import member_export as moderation_export
 
 
 def change_email(user: User, email: str | None) -> None:
@@ -197,6 +198,8 @@ def export_account(user: User) -> dict:
             }
             for q, slug in questions
         ],
+        # Reports the member filed and bans they received (forum.moderation).
+        **moderation_export(user),
     }
 
 
@@ -214,10 +217,10 @@ def member_communities(user: User, include_anonymous: bool) -> list[Disease]:
 
 
 def member_questions(user: User):
-    """A select of the questions `user` asked, newest first."""
+    """A select of the questions `user` asked and still shown (not hidden), newest first."""
     return (
         select(Question)
-        .where(Question.author_id == user.id)
+        .where(Question.author_id == user.id, Question.hidden_at.is_(None))
         .order_by(Question.created_at.desc(), Question.id.desc())
     )
 

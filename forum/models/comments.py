@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from forum.extensions import db
 from forum.models.base import utcnow
+from forum.models.users import User
 
 
 class Comment(db.Model):
@@ -37,8 +38,14 @@ class Comment(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     edited_at: Mapped[datetime | None]
     deleted_at: Mapped[datetime | None]
+    # Hidden by a moderator (or by enough reports): the reason is shown in the comment's place.
     hidden_at: Mapped[datetime | None]
+    hidden_reason: Mapped[str | None] = mapped_column(String(300))
+    # A guest's comment waiting for a moderator (GUEST_MODERATION): seen by no one else yet.
+    held_at: Mapped[datetime | None]
     reply_count: Mapped[int] = mapped_column(default=0, server_default="0")
+
+    author: Mapped[User | None] = relationship(lazy="raise")
 
 
 class CommentRevision(db.Model):

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from forum.extensions import db
 from forum.models.base import utcnow
 from forum.models.diseases import Disease
+from forum.models.users import User
 
 
 class Question(db.Model):
@@ -53,9 +54,15 @@ class Question(db.Model):
     vote_count: Mapped[int] = mapped_column(default=0, server_default="0")
     comment_count: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Moderation: a hidden question leaves every list; a locked one takes no new comments.
+    hidden_at: Mapped[datetime | None]
+    hidden_reason: Mapped[str | None] = mapped_column(String(300))
+    locked_at: Mapped[datetime | None]
+    locked_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 
     # Loaded on purpose only (members' profiles join it); never per row by accident.
     disease: Mapped[Disease] = relationship(lazy="raise")
+    author: Mapped[User | None] = relationship(lazy="raise", foreign_keys=[author_id])
 
     def __repr__(self) -> str:
         return f"<Question {self.slug}>"
@@ -78,9 +85,10 @@ SORTS = ("top", "new")
 def ranked_questions(disease: Disease, sort: str = "top", exclude_id: int | None = None) -> Select:
     """A select of a disease's questions: by votes then newest ("top"), or newest first ("new").
 
-    The id is the last tie-breaker, so pagination never repeats or skips a question.
+    Hidden questions are never listed. The id is the last tie-breaker, so pagination never
+    repeats or skips a question.
     """
-    stmt = select(Question).where(Question.disease_id == disease.id)
+    stmt = select(Question).where(Question.disease_id == disease.id, Question.hidden_at.is_(None))
     if exclude_id is not None:
         stmt = stmt.where(Question.id != exclude_id)
     if sort == "new":

@@ -10,6 +10,7 @@ from forum.extensions import db
 from forum.maps.service import map_block
 from forum.models import Disease, Question
 from forum.models.questions import top_questions
+from forum.moderation.display import question_moderation
 from forum.questions.voting import vote_states_for_page
 
 
@@ -27,6 +28,13 @@ def render_question_page(
     the summary of what went wrong, with `status` (422 when it was refused).
     """
     disease = db.session.get(Disease, question.disease_id)
+    moderation = question_moderation(question)
+    if moderation.concealed:
+        # A hidden question: its page says why, and shows nothing of it but its community.
+        html = render_template(
+            "moderation/removed_question.html", disease=disease, moderation=moderation
+        )
+        return html, status
     others = top_questions(disease, current_app.config["TOP_QUESTIONS_SHOWN"], question.id)
     html = render_template(
         "questions/show.html",
@@ -38,5 +46,6 @@ def render_question_page(
         votes=vote_states_for_page([question, *others]),
         map_block=map_block(disease),
         comment_section=comment_section(question, comment_form, open_form, problem),
+        moderation=moderation,
     )
     return html, status

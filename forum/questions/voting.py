@@ -16,6 +16,7 @@ from forum.models.questions import voted_question_ids
 
 OWN_QUESTION = "You asked this, so you cannot upvote it."
 VOTER_GONE = "This account no longer exists, so the vote was not counted."
+REMOVED_QUESTION = "A moderator removed this question, so it takes no votes."
 TOO_FAST = "You are voting faster than anyone reads. Wait a minute, then try again."
 
 
@@ -58,6 +59,8 @@ def refusal(question: Question, user: User) -> str | None:
     """Why `user` may not upvote `question`, or None when they may."""
     if question.author_id is not None and question.author_id == user.id:
         return OWN_QUESTION
+    if question.hidden_at is not None:
+        return REMOVED_QUESTION
     return None
 
 

@@ -61,7 +61,7 @@ def browser():
 @pytest.fixture
 def seeded(app):
     """The demo content (forum/seed.py): diseases, articles, members, votes and the map."""
-    load_demo_content(CONTENT)
+    load_demo_content(CONTENT, demo_login=True)
 
 
 @pytest.fixture

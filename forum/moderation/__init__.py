@@ -1,0 +1,1 @@
+"""Moderation: reports, the moderators' queue, hiding and restoring, locks, bans and the log."""
