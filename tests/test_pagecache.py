@@ -14,7 +14,8 @@ from itsdangerous import URLSafeTimedSerializer
 from forum import pagecache
 from forum.comments.service import recount_comments
 from forum.extensions import db
-from forum.models import Comment
+from forum.models import Comment, Question
+from forum.moderation import service as moderation
 from tests.conftest import HTMX, ForumClient, login, make_test_app
 from tests.factories import make_comment
 
@@ -585,3 +586,48 @@ def test_a_write_leaves_other_diseases_pages_cached(app, question, make):
 
     assert reader.get("/diseases/alkaptonuria").headers["X-Page-Cache"] == "hit"
     assert reader.get("/").headers["X-Page-Cache"] == "miss"  # the home page lists all
+
+
+def _moderator(make):
+    return make.make_user("mona_mod", role="moderator")
+
+
+def test_hiding_and_restoring_a_comment_show_at_once(app, question, author, make):
+    mona = _moderator(make)
+    comment = make_comment(question, author, "Words a moderator will hide.")
+    reader = visitor(app)
+    assert "Words a moderator will hide." in cached_twice(reader, page_url(question)).get_data(
+        as_text=True
+    )
+
+    moderation.hide_item(mona, moderation.load_target("comment", comment.id), "spam")
+    db.session.commit()
+    html = reader.get(page_url(question)).get_data(as_text=True)
+    assert "Words a moderator will hide." not in html and "removed by a moderator" in html.lower()
+
+    moderation.restore_item(mona, moderation.load_target("comment", comment.id))
+    db.session.commit()
+    assert "Words a moderator will hide." in reader.get(page_url(question)).get_data(as_text=True)
+
+
+def test_locking_a_discussion_shows_at_once(app, question, make):
+    mona = _moderator(make)
+    reader = visitor(app)
+    assert "locked by a moderator" not in cached_twice(reader, page_url(question)).get_data(
+        as_text=True
+    )
+
+    moderation.lock_question(mona, db.session.get(Question, question.id))
+    db.session.commit()
+    assert "locked by a moderator" in reader.get(page_url(question)).get_data(as_text=True)
+
+
+def test_hiding_a_question_takes_it_off_the_cached_disease_page(app, question, disease, make):
+    mona = _moderator(make)
+    reader = visitor(app)
+    disease_url = f"/diseases/{disease.slug}"
+    assert question.title in cached_twice(reader, disease_url).get_data(as_text=True)
+
+    moderation.hide_item(mona, moderation.load_target("question", question.id), "spam")
+    db.session.commit()
+    assert question.title not in reader.get(disease_url).get_data(as_text=True)

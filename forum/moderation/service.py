@@ -15,6 +15,7 @@ from flask import current_app
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
+from forum import pagecache
 from forum.comments.service import recount_comments
 from forum.extensions import db
 from forum.models.base import utcnow
@@ -234,8 +235,10 @@ def _hide(target: Target, reason: str) -> None:
     db.session.flush()
     if target.kind == COMMENT:
         recount_comments(item.question_id)
-    elif newly:
-        _add_to_question_count(item.disease_id, -1)
+    else:
+        pagecache.invalidate_disease(item.disease_id)
+        if newly:
+            _add_to_question_count(item.disease_id, -1)
 
 
 def _unhide(target: Target) -> None:
@@ -250,6 +253,8 @@ def _unhide(target: Target) -> None:
 
 
 def _add_to_question_count(disease_id: int, delta: int) -> None:
+    # The disease's lists change: visitors' cached pages of it go stale at once.
+    pagecache.invalidate_disease(disease_id)
     db.session.execute(
         update(Disease)
         .where(Disease.id == disease_id)
@@ -310,6 +315,7 @@ def lock_question(moderator: User, question: Question) -> None:
         raise ModerationRefused("This discussion is already locked.", 409)
     question.locked_at = utcnow()
     question.locked_by_id = moderator.id
+    pagecache.invalidate_question(question.id)
     log_action("lock", moderator, QUESTION, question.id, question.author_id)
 
 
@@ -320,6 +326,7 @@ def unlock_question(moderator: User, question: Question) -> None:
         raise ModerationRefused("This discussion is not locked.", 409)
     question.locked_at = None
     question.locked_by_id = None
+    pagecache.invalidate_question(question.id)
     log_action("unlock", moderator, QUESTION, question.id, question.author_id)
 
 
