@@ -45,15 +45,15 @@ class Message(db.Model):
     __table_args__ = (Index("ix_messages_conversation_id", "conversation_id", "id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    conversation_id: Mapped[int] = mapped_column(
-        ForeignKey("conversations.id", ondelete="CASCADE")
-    )
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
     sender_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), index=True
     )
     body_md: Mapped[str] = mapped_column(Text)
     body_html: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Sent while the other member had blocked the sender: kept from them, and nobody is told.
+    withheld: Mapped[bool] = mapped_column(default=False)
     # Set when the sender deleted their account: the text is gone, "message removed" shows.
     removed_at: Mapped[datetime | None]
 
