@@ -70,11 +70,27 @@ def _init_extensions(app: Flask) -> None:
 def _register_blueprints(app: Flask) -> None:
     from forum.auth import views as auth
     from forum.comments import views as comments
+    from forum.contacts import views as contacts
     from forum.diseases import views as diseases
     from forum.home import views as home
+    from forum.mail import views as mail
     from forum.maps import views as maps
     from forum.members import views as members
+    from forum.messages import views as messages
+    from forum.notifications import views as notifications
     from forum.questions import views as questions
 
-    for feature in (home, diseases, questions, comments, maps, auth, members):
+    for feature in (
+        home,
+        diseases,
+        questions,
+        comments,
+        maps,
+        auth,
+        members,
+        contacts,
+        messages,
+        notifications,
+        mail,
+    ):
         app.register_blueprint(feature.bp)

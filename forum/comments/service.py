@@ -6,6 +6,7 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from flask import url_for
 from sqlalchemy import func, select, update
 
 from forum.extensions import db
@@ -14,6 +15,7 @@ from forum.models.base import utcnow
 from forum.models.comments import Comment, CommentRevision
 from forum.models.questions import Question
 from forum.models.users import User
+from forum.notifications.service import notify
 
 BODY_MAX = 10_000
 GUEST_NAME_MIN = 2
@@ -143,7 +145,23 @@ def post_comment(
         author_id=poster.user.id if poster.user else None,
         guest_name=None if poster.user else poster.guest_name,
     )
+    notify_comment(question, parent, comment, poster.user)
     return comment, True
+
+
+def notify_comment(
+    question: Question, parent: Comment | None, comment: Comment, author: User | None
+) -> None:
+    """Tell the parent comment's author of a reply, and the question's author of a comment,
+    in the comment's own transaction; nobody is told of their own words, nobody twice."""
+    url = url_for("comments.show", comment_id=comment.id, _anchor=f"comment-{comment.id}")
+    author_id = author.id if author else None
+    told = {author_id}
+    if parent is not None and parent.author_id is not None and parent.author_id not in told:
+        notify(parent.author_id, "reply", url, actor=author, summary=question.title)
+        told.add(parent.author_id)
+    if question.author_id is not None and question.author_id not in told:
+        notify(question.author_id, "question_comment", url, actor=author, summary=question.title)
 
 
 def place_comment(question_id: int, parent: Comment | None, body: str, **fields) -> Comment:

@@ -138,6 +138,14 @@ def standings(viewer, members: list[User]) -> dict[int, Standing]:
     return result
 
 
+def standings_for_ids(viewer, user_ids: list[int]) -> dict[int, Standing]:
+    """standings() for members given by id (one more query to load them)."""
+    if not user_ids or not getattr(viewer, "is_authenticated", False):
+        return {i: Standing("none") for i in user_ids}
+    users = list(db.session.scalars(select(User).where(User.id.in_(user_ids))))
+    return standings(viewer, users)
+
+
 def standing(viewer, member: User) -> Standing:
     return standings(viewer, [member])[member.id]
 

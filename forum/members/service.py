@@ -5,7 +5,10 @@ from __future__ import annotations
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import joinedload
 
+from forum.contacts.service import export_requests
 from forum.extensions import db
+from forum.mail.service import set_email
+from forum.messages.service import export_messages, remove_member_messages
 from forum.models import (
     Comment,
     CommentRevision,
@@ -19,9 +22,13 @@ from forum.models import (
 from forum.models.base import iso_utc
 
 
-def change_email(user: User, email: str | None) -> None:
-    """Set the member's private email address, or remove it when `email` is empty."""
-    user.email = email.strip() if email and email.strip() else None
+def change_email(user: User, email: str | None) -> bool:
+    """Set the member's private email address, or remove it when `email` is empty.
+
+    A new address is unverified and gets the confirmation link (in the same transaction).
+    Gives True when the address changed. Not committed.
+    """
+    return set_email(user, email)
 
 
 def delete_account(user: User) -> None:
@@ -33,6 +40,9 @@ def delete_account(user: User) -> None:
     themselves, as either may hold what they chose to take back. Not committed.
     """
     uid = user.id
+    # Their messages lose text and sender; requests, blocks, notifications, settings and
+    # mail not yet sent go with the account (ON DELETE CASCADE).
+    remove_member_messages(uid)
     own_comments = select(Comment.id).where(Comment.author_id == uid).scalar_subquery()
     db.session.execute(
         delete(CommentRevision)
@@ -129,6 +139,8 @@ def export_account(user: User) -> dict:
             "email": user.email,
             "role": user.role,
             "joined_at": iso_utc(user.created_at),
+            "email_verified_at": iso_utc(user.email_verified_at),
+            "contact_requests_from": user.contact_policy,
         },
         # When each browser that is still logged in logged in; the ids stay secret.
         "logins": [{"started_at": iso_utc(started)} for started in logins],
@@ -177,6 +189,8 @@ def export_account(user: User) -> dict:
             }
             for q, slug in questions
         ],
+        "contact_requests": export_requests(user),
+        "messages": export_messages(user.id),
     }
 
 
