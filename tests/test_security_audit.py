@@ -17,11 +17,25 @@ import pytest
 from sqlalchemy import select
 from werkzeug.exceptions import MethodNotAllowed
 
+from forum.auth.service import reset_token
 from forum.extensions import db
-from forum.models import Comment, Disease, MapEntry, Question, User
+from forum.mail.service import unsubscribe_token, verification_token
+from forum.models import (
+    Comment,
+    ContactRequest,
+    Conversation,
+    Disease,
+    MapEntry,
+    Message,
+    MessageReport,
+    Notification,
+    Question,
+    User,
+)
 from forum.models.base import utcnow
 from tests.comment_factories import make_comment
 from tests.conftest import HTMX, login
+from tests.connect_factories import make_block, make_conversation, make_request, verify
 from tests.factories import PASSWORD, make_disease, make_map_entry, make_question, make_user
 
 NEW_PASSWORD = "plum tree under snow"
@@ -45,6 +59,14 @@ class World:
     c2: Comment  # bob's comment under q1
     c3: Comment  # bob's comment under q2 (another disease)
     hana_comment: Comment
+    # Connect: hana asked alice to connect (open); alice and hana also have a conversation;
+    # alice blocked quinn; alice has an unread notification and an unverified address.
+    request: ContactRequest | None = None
+    conversation: Conversation | None = None
+    hana_message: Message | None = None
+    reported_message: Message | None = None
+    report: MessageReport | None = None
+    notification: Notification | None = None
 
 
 @pytest.fixture
@@ -64,7 +86,28 @@ def world(app) -> World:
     make_map_entry(d1, alice, "FR", region="Lyon")
     make_map_entry(d1, quinn, "FR", region="Quietville", anonymous=True, since_year=2011)
     make_map_entry(d1, hana, "DE", role="caregiver", region="Hanaburg", anonymous=True)
-    return World(alice, bob, quinn, hana, d1, d2, q1, q2, c1, c2, c3, hana_comment)
+    world = World(alice, bob, quinn, hana, d1, d2, q1, q2, c1, c2, c3, hana_comment)
+    _connect_world(world)
+    return world
+
+
+def _connect_world(w: World) -> None:
+    w.bob.contact_policy = "anyone"
+    w.alice.email = "alice.before@example.org"  # not verified yet
+    verify(w.hana, "hana@example.org")
+    w.request = make_request(w.hana, w.alice, "Hana would like to talk.")
+    w.conversation = make_conversation(
+        w.alice, w.hana, (w.hana, "First words from Hana."), (w.hana, "Second words from Hana.")
+    )
+    w.reported_message, w.hana_message = db.session.scalars(
+        select(Message).where(Message.conversation_id == w.conversation.id).order_by(Message.id)
+    ).all()
+    w.report = MessageReport(message_id=w.reported_message.id, reporter_id=w.alice.id)
+    db.session.add(w.report)
+    make_block(w.alice, w.quinn)
+    w.notification = Notification(user_id=w.alice.id, event="reply", url="/", summary="A title")
+    db.session.add(w.notification)
+    db.session.commit()
 
 
 def snapshot() -> dict[str, list[tuple]]:
@@ -152,7 +195,68 @@ POST_ROUTES: dict[str, Route] = {
         "login",
     ),
     "maps.leave": Route(lambda w: f"/diseases/{w.d1.slug}/map/leave", lambda w: {}, "login"),
+    "auth.forgot_password": Route(
+        lambda w: "/password/forgot", lambda w: {"email": "hana@example.org"}
+    ),
+    "auth.reset_password": Route(
+        lambda w: f"/password/reset/{reset_token(w.hana)}",
+        lambda w: {"new_password": NEW_PASSWORD},
+    ),
+    "contacts.ask": Route(
+        lambda w: "/members/bob_b/connect", lambda w: {"note": "May we talk?"}, "login"
+    ),
+    "contacts.accept": Route(
+        lambda w: f"/contacts/requests/{w.request.id}/accept", lambda w: {}, "owner"
+    ),
+    "contacts.decline": Route(
+        lambda w: f"/contacts/requests/{w.request.id}/decline", lambda w: {}, "owner"
+    ),
+    "contacts.block_sender": Route(
+        lambda w: f"/contacts/requests/{w.request.id}/block", lambda w: {}, "owner"
+    ),
+    "contacts.unblock": Route(
+        lambda w: f"/contacts/blocked/{w.quinn.id}/unblock", lambda w: {}, "owner"
+    ),
+    "contacts.policy": Route(lambda w: "/contacts/policy", lambda w: {"policy": "anyone"}, "login"),
+    "messages.send": Route(
+        lambda w: f"/messages/{w.conversation.id}", lambda w: {"body": "Hello Hana."}, "owner"
+    ),
+    "messages.block": Route(
+        lambda w: f"/messages/{w.conversation.id}/block", lambda w: {}, "owner"
+    ),
+    "messages.report": Route(
+        lambda w: f"/messages/{w.conversation.id}/report/{w.hana_message.id}",
+        lambda w: {"reason": "Unkind."},
+        "owner",
+    ),
+    "notifications.open": Route(
+        lambda w: f"/notifications/{w.notification.id}/open", lambda w: {}, "owner"
+    ),
+    "notifications.read_all": Route(lambda w: "/notifications/read", lambda w: {}, "login"),
+    "notifications.settings": Route(
+        lambda w: "/notifications/settings",
+        lambda w: {
+            "reply": "off",
+            "question_comment": "off",
+            "contact_request": "daily",
+            "request_accepted": "daily",
+            "message": "daily",
+            "moderation": "daily",
+        },
+        "login",
+    ),
+    "mail.verify": Route(lambda w: f"/email/verify/{verification_token(w.alice)}", lambda w: {}),
+    "mail.resend": Route(lambda w: "/account/email/verification", lambda w: {}, "login"),
+    # Authorized by its signed token alone: mail clients post here without a session (RFC 8058).
+    "mail.unsubscribe": Route(
+        lambda w: f"/unsubscribe/{unsubscribe_token(w.alice.id, 'reply')}",
+        lambda w: {"List-Unsubscribe": "One-Click"},
+    ),
 }
+
+# Routes whose signed URL token is the authority instead of a CSRF token: they are attacked
+# with forged and foreign tokens instead (test_signed_link_routes_refuse_forged_tokens).
+CSRF_EXEMPT = {"mail.unsubscribe"}
 
 GET_ROUTES: dict[str, Route] = {
     "home.index": Route(lambda w: "/?q=scler"),
@@ -177,6 +281,20 @@ GET_ROUTES: dict[str, Route] = {
     "maps.country": Route(lambda w: f"/diseases/{w.d1.slug}/map/countries/FR"),
     "maps.join": Route(lambda w: f"/diseases/{w.d2.slug}/map/join", access="login"),
     "maps.edit": Route(lambda w: f"/diseases/{w.d1.slug}/map/entry", access="login"),
+    "auth.forgot_password": Route(lambda w: "/password/forgot"),
+    "auth.reset_password": Route(lambda w: f"/password/reset/{reset_token(w.hana)}"),
+    "contacts.ask": Route(lambda w: "/members/bob_b/connect", access="login"),
+    "contacts.index": Route(lambda w: "/contacts", access="login"),
+    "messages.index": Route(lambda w: "/messages", access="login"),
+    "messages.show": Route(lambda w: f"/messages/{w.conversation.id}?after=0", access="owner"),
+    "messages.reports": Route(lambda w: "/messages/reports", access="login"),
+    "messages.reported": Route(lambda w: f"/messages/reports/{w.report.id}", access="login"),
+    "notifications.index": Route(lambda w: "/notifications", access="login"),
+    "notifications.count": Route(lambda w: "/notifications/count", access="login"),
+    "notifications.settings": Route(lambda w: "/notifications/settings", access="login"),
+    "mail.verify": Route(lambda w: f"/email/verify/{verification_token(w.alice)}"),
+    "mail.unsubscribe": Route(lambda w: f"/unsubscribe/{unsubscribe_token(w.alice.id, 'all')}"),
+    "mail.admin": Route(lambda w: "/admin/mail", access="login"),
 }
 
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
@@ -212,6 +330,8 @@ def _poster(w: World, endpoint: str) -> User | None:
 def test_post_without_a_valid_csrf_token_gets_400_and_changes_nothing(
     app, client, world, endpoint, token, htmx
 ):
+    if endpoint in CSRF_EXEMPT:
+        pytest.skip("authorized by its signed token; see test_signed_link_routes_refuse_...")
     as_user(client, _poster(world, endpoint))
     headers = dict(HTMX) if htmx else {}
     if token == "forged":
@@ -244,6 +364,8 @@ def test_the_same_post_with_the_token_does_change_the_database(client, world, en
 
 @pytest.mark.parametrize("endpoint", sorted(POST_ROUTES))
 def test_a_token_in_the_query_string_is_not_enough(client, world, endpoint):
+    if endpoint in CSRF_EXEMPT:
+        pytest.skip("authorized by its signed token")
     as_user(client, _poster(world, endpoint))
     token = client.csrf_token()
     before = snapshot()
@@ -252,6 +374,33 @@ def test_a_token_in_the_query_string_is_not_enough(client, world, endpoint):
         f"{route.url(world)}?csrf_token={token}", data=route.data(world), csrf=False
     )
     assert response.status_code == 400
+    assert snapshot() == before
+
+
+SIGNED_LINK_ROUTES = ["mail.unsubscribe", "mail.verify", "auth.reset_password"]
+
+
+@pytest.mark.parametrize("forgery", ["tampered", "foreign-key", "garbage"])
+@pytest.mark.parametrize("endpoint", SIGNED_LINK_ROUTES)
+def test_signed_link_routes_refuse_forged_tokens(app, client, world, endpoint, forgery):
+    """A link's token is its only authority: a changed, foreign or made-up one changes nothing."""
+    from itsdangerous import URLSafeSerializer
+
+    route = POST_ROUTES[endpoint]
+    prefix, token = route.url(world).rsplit("/", 1)
+    if forgery == "tampered":
+        token = token[:-2] + ("AA" if not token.endswith("AA") else "BB")
+    elif forgery == "foreign-key":
+        # Signed, with the right salt and data, but by someone else's secret.
+        salt = {"mail.unsubscribe": "unsubscribe", "mail.verify": "email-verification"}.get(
+            endpoint, "password-reset"
+        )
+        token = URLSafeSerializer("not-the-site-secret", salt=salt).dumps({"u": world.alice.id})
+    else:
+        token = "x" * 40
+    before = snapshot()
+    response = client.post(f"{prefix}/{token}", data=route.data(world))
+    assert response.status_code == 404
     assert snapshot() == before
 
 
@@ -851,12 +1000,19 @@ def _limited_actions(w: World):
             data={"current_password": f"guess number {n}", "new_password": NEW_PASSWORD})),
         "delete-check": ("RATELIMIT_LOGIN_ACCOUNT", w.alice, lambda c, n: c.post(
             "/account/delete", data={"password": f"guess number {n}"})),
+        "password-reset": ("RATELIMIT_PASSWORD_RESET", None, lambda c, n: c.post(
+            "/password/forgot", data={"email": f"someone{n}@example.org"})),
+        "contact-request": ("RATELIMIT_POST_MEMBER", w.alice, lambda c, n: c.post(
+            "/members/bob_b/connect", data={"note": f"Note {n}"})),
+        "message": ("RATELIMIT_POST_MEMBER", w.alice, lambda c, n: c.post(
+            f"/messages/{w.conversation.id}", data={"body": f"Message {n}"})),
     }  # fmt: skip
 
 
 LIMITED = [
     "login", "login-account", "signup", "comment-member", "comment-guest", "comment-edit",
     "vote", "vote-visitor", "ask", "map-join", "password-check", "delete-check",
+    "password-reset", "contact-request", "message",
 ]  # fmt: skip
 
 
@@ -959,10 +1115,31 @@ def test_session_cookie_flags(client, world):
     assert "HttpOnly" in session_cookie and "SameSite=Lax" in session_cookie
 
 
-@pytest.mark.parametrize("url", ["/account", "/account/export", "/members/alice_a"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/account",
+        "/account/export",
+        "/members/alice_a",
+        "/contacts",
+        "/messages",
+        "/messages/{c}",
+        "/notifications",
+        "/notifications/settings",
+        "/members/bob_b/connect",
+    ],
+)
 def test_pages_with_private_data_are_never_stored(client, world, url):
     login(client, world.alice)
-    assert client.get(url).headers["Cache-Control"] == "no-store"
+    response = client.get(url.format(c=world.conversation.id))
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_the_polled_unread_count_is_private_and_revalidated(client, world):
+    login(client, world.alice)
+    response = client.get("/notifications/count", headers=HTMX)
+    assert response.headers["Cache-Control"] == "private, no-cache"
+    assert response.headers["ETag"]
 
 
 @pytest.mark.parametrize("endpoint", ["maps.show", "maps.country", "maps.join", "maps.edit"])

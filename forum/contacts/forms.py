@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import RadioField, TextAreaField
+from wtforms import RadioField, SelectChoice, TextAreaField
 
 from forum.contacts.service import NOTE_MAX
 from forum.models.users import CONTACT_POLICIES
@@ -23,4 +23,7 @@ class PolicyForm(FlaskForm):
     class Meta:
         csrf = False
 
-    policy = RadioField("Who may send me contact requests", choices=list(CONTACT_POLICIES.items()))
+    policy = RadioField(
+        "Who may send me contact requests",
+        choices=[SelectChoice(v, label) for v, label in CONTACT_POLICIES.items()],
+    )

@@ -102,7 +102,7 @@ def queue_mail(
     """Put an email to `user` in the outbox, in the caller's transaction; None if none may go.
 
     Only the address verification goes to an address not yet verified. `template` names
-    templates/mail/<template>.txt and .html; both get `context`, the member, the subject and
+    templates/mail/email/<template>.txt and .html; both get `context`, the member, the subject and
     the unsubscribe link. Not committed.
     """
     if not user.email or (kind != "verify" and not user.email_verified):
@@ -123,8 +123,8 @@ def queue_mail(
         kind=kind,
         to_address=user.email,
         subject=subject,
-        text_body=render_template(f"mail/{template}.txt", **context),
-        html_body=render_template(f"mail/{template}.html", **context),
+        text_body=render_template(f"mail/email/{template}.txt", **context),
+        html_body=render_template(f"mail/email/{template}.html", **context),
         headers={
             # RFC 8058 one-click: the mail client POSTs "List-Unsubscribe=One-Click" to the URL.
             "List-Unsubscribe": f"<{unsubscribe_url}>",

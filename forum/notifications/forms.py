@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import SelectField
+from wtforms import SelectChoice, SelectField
 
 from forum.models.notifications import DELIVERIES, EVENTS
 
@@ -23,7 +23,11 @@ class SettingsForm(FlaskForm):
 
 
 for _event, _label in EVENTS.items():
-    setattr(SettingsForm, _event, SelectField(_label, choices=list(DELIVERIES.items())))
+    setattr(
+        SettingsForm,
+        _event,
+        SelectField(_label, choices=[SelectChoice(v, label) for v, label in DELIVERIES.items()]),
+    )
 
 
 def settings_form(current: dict[str, str], formdata=None) -> SettingsForm:
