@@ -36,13 +36,16 @@ def make_request(
     return request
 
 
-def make_conversation(a: User, b: User, *messages: tuple[User, str]) -> Conversation:
-    """A conversation of two members with messages (sender, text), oldest first."""
+def make_conversation(
+    a: User, b: User, *messages: tuple[User, str], age: timedelta = timedelta(0)
+) -> Conversation:
+    """A conversation of two members with messages (sender, text), oldest first; its last
+    message `age` ago."""
     low, high = sorted((a.id, b.id))
     conversation = Conversation(member_a_id=low, member_b_id=high)
     db.session.add(conversation)
     db.session.flush()
-    start = utcnow() - timedelta(minutes=len(messages) + 1)
+    start = utcnow() - age - timedelta(minutes=len(messages) + 1)
     for n, (sender, text) in enumerate(messages):
         db.session.add(
             Message(

@@ -38,8 +38,12 @@ def _me():
 
 
 def _ask_page(member, form, status=200, error=None, retry_after=None):
+    """The request form; without the form itself when the member may not ask at all (403)."""
     response = make_response(
-        render_template("contacts/ask.html", member=member, form=form, error=error), status
+        render_template(
+            "contacts/ask.html", member=member, form=form, error=error, refused=status == 403
+        ),
+        status,
     )
     if retry_after:
         response.headers["Retry-After"] = str(retry_after)
@@ -57,15 +61,15 @@ def ask(username: str):
     form = RequestForm()
     problem = service.request_problem(_me(), member)
     if request.method != "POST":
-        if problem is not None and problem.status == 403:
-            abort(403, problem.message)
-        return _ask_page(member, form, error=problem.message if problem else None)
+        if problem is None:
+            return _ask_page(member, form)
+        # Shown, not refused: a request already waiting or declined is worth saying; "not
+        # taking requests" (403) is the same words for a policy and a block.
+        return _ask_page(member, form, 403 if problem.status == 403 else 200, problem.message)
     try:
         service.send_request(_me(), member, form.note.data or "")
     except service.ContactError as error:
         db.session.rollback()
-        if error.status == 403:
-            abort(403, error.message)
         return _ask_page(member, form, error.status, error.message, error.retry_after)
     db.session.commit()
     flash(
