@@ -25,6 +25,7 @@ from email.utils import formatdate, make_msgid
 
 from flask import current_app
 from sqlalchemy import select, update
+from sqlalchemy.exc import OperationalError
 
 from forum.extensions import db
 from forum.models import OutboxMessage
@@ -209,9 +210,18 @@ def run_worker(once: bool, interval: float, before_each=None, should_stop=None) 
     """
     total = Outcome()
     while True:
-        if before_each is not None:
-            before_each()
-        outcome = deliver_due()
+        try:
+            if before_each is not None:
+                before_each()
+            outcome = deliver_due()
+        except OperationalError as error:
+            # The database went away or (SQLite) stayed locked: try again next round.
+            db.session.rollback()
+            if once:
+                raise
+            log.warning("mail round skipped, the database is not available: %s", error)
+            time.sleep(interval)
+            continue
         total = Outcome(
             total.sent + outcome.sent,
             total.retried + outcome.retried,
