@@ -64,9 +64,9 @@ def count():
     return response.make_conditional(request)
 
 
-@bp.post("/notifications/<int:notification_id>/open")
+@bp.post("/notifications/<int:notification_id>/open", endpoint="open")
 @login_required
-def open(notification_id: int):  # noqa: A001 - the endpoint's name
+def open_one(notification_id: int):
     """Mark a notification read and go where it leads."""
     target = service.open_notification(current_user.id, notification_id)
     if target is None:
