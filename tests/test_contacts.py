@@ -258,7 +258,7 @@ def test_block_from_a_request_works_both_ways_and_is_not_told(app, client, peopl
     profile = client.get("/members/noor").get_data(as_text=True)
     assert not _connect_link(profile, "noor") and "block" not in profile.lower()
     page = client.get("/contacts").get_data(as_text=True)
-    sent = page.split("Requests you sent")[1].split("Who may send you")[0]
+    sent = page.split("Requests you sent")[1].split("Who may contact you")[0]
     assert "not accepted" in sent and "block" not in sent.lower()
     # Asking again reads exactly as "not taking requests".
     response = client.post("/members/noor/connect", data={"note": "Hello?"})

@@ -7,11 +7,13 @@ from __future__ import annotations
 import re
 
 import pytest
+from flask import request
 from playwright.sync_api import expect
 
 from forum.extensions import db
 from forum.models import User
-from tests.e2e.conftest import assert_no_navigation, check_no_navigation, sign_in
+from forum.notifications.service import notify
+from tests.e2e.conftest import assert_no_navigation, check_no_navigation, release_database, sign_in
 from tests.factories import make_disease, make_map_entry, make_user
 
 
@@ -142,5 +144,40 @@ def test_from_the_map_to_a_conversation_without_javascript(
 
         noor_page.reload()
         expect(noor_page.locator("#message-list")).to_contain_text("Thank you, Noor.")
+    finally:
+        context.close()
+
+
+def test_the_unread_count_is_polled_with_a_conditional_request(app, people, browser, live_server):
+    """The browser revalidates the count with its ETag: the server answers 304 while nothing
+    changed, and the new count appears without a reload once something did."""
+    app.config["NOTIFICATIONS_POLL_SECONDS"] = 1
+    statuses: list[int] = []
+
+    @app.after_request
+    def _record(response):
+        if request.path == "/notifications/count":
+            statuses.append(response.status_code)
+        return response
+
+    _, mira, noor = people
+    context = browser.new_context(base_url=live_server)
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    try:
+        sign_in(page, app, _user(noor))
+        page.goto("/messages")
+        assert_no_navigation(page)
+        expect(page.locator("#notification-count")).not_to_contain_text("1")
+        with page.expect_response(lambda r: "/notifications/count" in r.url):
+            pass
+        with page.expect_response(lambda r: "/notifications/count" in r.url):
+            pass
+        assert 304 in statuses, statuses
+        notify(noor, "contact_request", "/contacts", actor=_user(mira))
+        db.session.commit()
+        release_database()
+        expect(page.locator("#notification-count")).to_contain_text("1")
+        assert check_no_navigation(page)
     finally:
         context.close()
