@@ -299,3 +299,19 @@ def test_deleting_an_account_drops_its_unsent_mail(app, client, smtp):
     assert len(_outbox()) == 1
     client.post("/account/delete", data={"password": PASSWORD})
     assert _outbox() == []
+
+
+def test_an_address_given_at_sign_up_gets_its_confirmation(app, client, smtp):
+    response = client.post(
+        "/signup",
+        data={
+            "username": "newcomer",
+            "password": "a long enough passphrase",
+            "email": "n@example.org",
+        },
+    )
+    assert response.status_code == 303
+    deliver(app)
+    [message] = smtp.messages
+    assert smtp.recipients == [["n@example.org"]]
+    assert "/email/verify/" in message.get_body(preferencelist=("plain",)).get_content()
