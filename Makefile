@@ -23,12 +23,16 @@ $(VENV)/.installed-dev: pyproject.toml constraints.txt | $(BIN)/python
 	$(PIP_INSTALL) -e '.[dev]'
 	touch $@ $(VENV)/.installed
 
-## run: install, migrate, load the demo content and serve on http://127.0.0.1:$(PORT)
+## run: install, migrate, load the demo content and serve on http://127.0.0.1:$(PORT),
+##      with the mail worker beside it (without MAIL_SERVER each email is printed here)
 run: $(VENV)/.installed
 	$(BIN)/flask db upgrade
 	$(BIN)/flask seed
 	@echo "Serving RareCircle on http://127.0.0.1:$(PORT)  (Ctrl+C to stop)"
-	PORT=$(PORT) $(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
+	@echo "Email: without MAIL_SERVER every email the site sends is printed in this terminal."
+	SITE_URL=$${SITE_URL:-http://127.0.0.1:$(PORT)} $(BIN)/flask deliver & DELIVER=$$!; \
+	trap 'kill $$DELIVER 2>/dev/null' EXIT INT TERM; \
+	SITE_URL=$${SITE_URL:-http://127.0.0.1:$(PORT)} PORT=$(PORT) $(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
 
 ## dev: the same with Flask's reloading debug server
 dev: $(VENV)/.installed

@@ -83,12 +83,16 @@ def _register_blueprints(app: Flask) -> None:
     from forum import health
     from forum.auth import views as auth
     from forum.comments import views as comments
+    from forum.contacts import views as contacts
     from forum.diseases import views as diseases
     from forum.home import views as home
+    from forum.mail import views as mail
     from forum.maps import views as maps
     from forum.members import views as members
+    from forum.messages import views as messages
     from forum.moderation import bans
     from forum.moderation import views as moderation
+    from forum.notifications import views as notifications
     from forum.pages import views as pages
     from forum.questions import views as questions
 
@@ -103,6 +107,10 @@ def _register_blueprints(app: Flask) -> None:
         members,
         pages,
         moderation,
+        contacts,
+        messages,
+        notifications,
+        mail,
     ):
         app.register_blueprint(feature.bp)
     # Banned members are refused posting, voting, reporting, asking and joining a map.

@@ -1,8 +1,9 @@
-"""Command-line tasks: `flask --app forum seed`, `create-admin NAME`, `set-role NAME ROLE`
-and `backup PATH`."""
+"""Command-line tasks: `flask --app forum seed`, `create-admin NAME`, `set-role NAME ROLE`,
+`backup PATH` and `deliver`."""
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
@@ -13,8 +14,10 @@ from forum.auth.passwords import password_problem
 from forum.auth.service import create_user, user_by_username, username_problem
 from forum.backup import BackupError, backup_sqlite
 from forum.extensions import db
+from forum.mail.delivery import run_worker
 from forum.models.users import ROLES
 from forum.moderation.roles import set_role
+from forum.notifications.service import queue_digests
 from forum.seed import DEMO_LOGIN, DEMO_MODERATOR, load_demo_content
 
 ADMIN_PASSWORD_ENV = "FORUM_ADMIN_PASSWORD"
@@ -108,3 +111,27 @@ def register(app: Flask) -> None:
         changed = set_role(None, member, role)
         db.session.commit()
         click.echo(f"{member.username} is {'now' if changed else 'already'} {role}.")
+
+    @app.cli.command("deliver")
+    @click.option("--once", is_flag=True, help="Send what is due, then exit.")
+    @click.option(
+        "--interval", default=5.0, show_default=True, help="Seconds between rounds when idle."
+    )
+    def deliver(once: bool, interval: float) -> None:
+        """Send the outbox's email (and queue daily digests) until stopped, or --once.
+
+        Several workers may run at once on PostgreSQL; on SQLite run one.
+        """
+        if not logging.getLogger().handlers:
+            logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+        logging.getLogger("forum.mail").setLevel(logging.INFO)
+        if not current_app.config["MAIL_SERVER"]:
+            click.echo("MAIL_SERVER is not set: email is written to this log instead of sent.")
+        try:
+            outcome = run_worker(once=once, interval=interval, before_each=queue_digests)
+        except KeyboardInterrupt:
+            click.echo("Stopped.")
+            return
+        click.echo(
+            f"Delivered {outcome.sent}, to retry {outcome.retried}, given up {outcome.failed}."
+        )

@@ -188,4 +188,22 @@ def load(instance_path: str) -> dict:
         "COMPRESS_LEVEL": _env_int("COMPRESS_LEVEL", 6),
         # The benchmark's query counter (forum/querycount.py); never on in production.
         "QUERY_COUNT_HEADER": _env_bool("QUERY_COUNT_HEADER", False),
+        # Connect: contact requests, messages, notifications
+        "CONTACT_REQUESTS_PER_DAY": _env_int("CONTACT_REQUESTS_PER_DAY", 5),
+        "CONTACT_ASK_AGAIN_DAYS": _env_int("CONTACT_ASK_AGAIN_DAYS", 30),
+        "MESSAGES_SHOWN": _env_int("MESSAGES_SHOWN", 50),
+        "MESSAGES_POLL_SECONDS": _env_int("MESSAGES_POLL_SECONDS", 5),
+        "NOTIFICATIONS_POLL_SECONDS": _env_int("NOTIFICATIONS_POLL_SECONDS", 60),
+        "RATELIMIT_PASSWORD_RESET": os.environ.get(
+            "RATELIMIT_PASSWORD_RESET", "5 per hour;20 per day"
+        ),
+        # Email: links in mail point at SITE_URL; without MAIL_SERVER mail goes to the log.
+        "SITE_URL": os.environ.get("SITE_URL", "").strip() or "http://127.0.0.1:8000",
+        "MAIL_SERVER": os.environ.get("MAIL_SERVER", "").strip() or None,
+        "MAIL_PORT": _env_int("MAIL_PORT", 25),
+        "MAIL_USERNAME": os.environ.get("MAIL_USERNAME", "").strip() or None,
+        "MAIL_PASSWORD": os.environ.get("MAIL_PASSWORD", "") or None,
+        "MAIL_USE_TLS": _env_bool("MAIL_USE_TLS", False),
+        "MAIL_FROM": os.environ.get("MAIL_FROM", "").strip() or "RareCircle <no-reply@localhost>",
+        "MAIL_TIMEOUT": _env_int("MAIL_TIMEOUT", 30),
     }

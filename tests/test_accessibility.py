@@ -15,10 +15,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from forum.auth.service import reset_token
 from forum.extensions import db
+from forum.mail.service import unsubscribe_token
 from forum.models import Question, Report, User
+from forum.notifications.service import notify
 from forum.seed import load_demo_content
 from tests.conftest import login
+from tests.connect_factories import make_conversation, make_request, verify
 from tests.factories import make_comment
 from tests.html import Tag, parse, text
 
@@ -53,6 +57,15 @@ PAGES = {
     "moderate a comment": ("/moderation/items/comment/{own}", "moderator"),
     "bans": ("/moderation/bans", "moderator"),
     "moderation log": ("/moderation/log", "guest"),
+    "contacts": ("/contacts", "member"),
+    "connect": ("/members/noor_a11y/connect", "member"),
+    "messages": ("/messages", "member"),
+    "conversation": ("/messages/{conversation}", "member"),
+    "notifications": ("/notifications", "member"),
+    "email settings": ("/notifications/settings", "member"),
+    "forgot password": ("/password/forgot", "guest"),
+    "new password": ("/password/reset/{reset}", "guest"),
+    "unsubscribe": ("/unsubscribe/{unsubscribe}", "guest"),
 }
 
 
@@ -65,6 +78,12 @@ def site(app, client, make):
         select(Question).where(Question.slug == LATEST.rsplit("/", 1)[1])
     ).one()
     own = make_comment(question, member, body="IVIG helped my hands within a few months.")
+    # Connect: a conversation, a request waiting, a notification.
+    noor = make.make_user("noor_a11y", contact_policy="anyone")
+    conversation = make_conversation(member, noor, (noor, "Hello."), (member, "Hi Noor."))
+    make_request(make.make_user("sam_a11y"), member, "May we talk?")
+    notify(member.id, "message", f"/messages/{conversation.id}", actor=noor)
+    db.session.commit()
     login(client, member)
     # The demo moderator, with one report in the queue and one entry in the log.
     moderator = app.test_client()
@@ -82,12 +101,20 @@ def site(app, client, make):
     db.session.commit()
     moderator.post(f"/moderation/questions/{question.id}/lock")
     moderator.post(f"/moderation/questions/{question.id}/unlock")
-    return {"member": client, "guest": app.test_client(), "moderator": moderator, "own": own.id}
+    return {
+        "member": client,
+        "guest": app.test_client(),
+        "moderator": moderator,
+        "own": own.id,
+        "conversation": conversation.id,
+        "reset": reset_token(verify(noor)),
+        "unsubscribe": unsubscribe_token(member.id, "reply"),
+    }
 
 
 def fetch(site, name: str) -> str:
     path, who = PAGES[name]
-    response = site[who].get(path.format(own=site["own"]))
+    response = site[who].get(path.format(**site))
     assert response.status_code == (404 if name == "404" else 200), (name, response.status_code)
     return response.get_data(as_text=True)
 

@@ -21,12 +21,25 @@ import pytest
 from sqlalchemy import select
 from werkzeug.exceptions import MethodNotAllowed
 
+from forum.auth.service import reset_token
 from forum.comments.service import recount_comments
 from forum.extensions import db, limiter
 from forum.htmx import HTMX_HEADERS
-from forum.models import Ban, Comment, MapEntry, Question, Report, User
+from forum.mail.service import unsubscribe_token, verification_token
+from forum.models import (
+    Ban,
+    Comment,
+    MapEntry,
+    Message,
+    MessageReport,
+    Notification,
+    Question,
+    Report,
+    User,
+)
 from forum.models.base import utcnow
 from tests.conftest import HTMX, make_test_app, session_for
+from tests.connect_factories import make_block, make_conversation, make_request, verify
 from tests.factories import (
     PASSWORD,
     make_comment,
@@ -81,6 +94,19 @@ class World:
     benny: Member  # a member banned until lifted
     hidden: Row  # bob's comment under q1, hidden by mona (restore acts on it)
     held: Row  # a guest's comment under q1 awaiting review (approve, reject)
+    # Connect: hana asked alice to connect (open); alice and hana also have a conversation;
+    # alice blocked quinn; alice has an unread notification and an unverified address.
+    request: Row
+    conversation: Row
+    hana_message: Row
+    reported_message: Row
+    report: Row
+    notification: Row
+
+
+def _user(member: Member) -> User:
+    """The ORM row of a world member (signed tokens are made from it)."""
+    return db.session.get(User, member.id)
 
 
 def build_world() -> World:
@@ -116,6 +142,22 @@ def build_world() -> World:
     db.session.flush()
     recount_comments(q1.id)
     db.session.commit()
+    bob.contact_policy = "anyone"
+    alice.email = "alice.before@example.org"  # not verified yet
+    verify(hana, "hana@example.org")
+    request = make_request(hana, alice, "Hana would like to talk.")
+    conversation = make_conversation(
+        alice, hana, (hana, "First words from Hana."), (hana, "Second words from Hana.")
+    )
+    reported_message, hana_message = db.session.scalars(
+        select(Message).where(Message.conversation_id == conversation.id).order_by(Message.id)
+    ).all()
+    report = MessageReport(message_id=reported_message.id, reporter_id=alice.id)
+    db.session.add(report)
+    make_block(alice, quinn)
+    notification = Notification(user_id=alice.id, event="reply", url="/", summary="A title")
+    db.session.add(notification)
+    db.session.commit()
 
     def member(user: User) -> Member:
         return Member(user.id, user.username, session_for(user))
@@ -126,7 +168,9 @@ def build_world() -> World:
     members = [member(user) for user in (alice, bob, quinn, hana)]
     rows = [row(thing) for thing in (d1, d2, q1, q2, c1, c2, c3, hana_comment, gone)]
     staff = [member(user) for user in (mona, ada, benny)]
-    return World(*members, *rows, *staff, row(hidden), row(held))
+    connect = [row(thing) for thing in (request, conversation, hana_message, reported_message)]
+    connect += [row(report), row(notification)]
+    return World(*members, *rows, *staff, row(hidden), row(held), *connect)
 
 
 @pytest.fixture(scope="module")
@@ -306,7 +350,70 @@ POST_ROUTES: dict[str, Route] = {
     "moderation.set_role": Route(
         lambda w: "/moderation/roles", lambda w: {"username": "bob_b", "role": "moderator"}, "admin"
     ),
+    "auth.forgot_password": Route(
+        lambda w: "/password/forgot", lambda w: {"email": "hana@example.org"}
+    ),
+    "auth.reset_password": Route(
+        lambda w: f"/password/reset/{reset_token(_user(w.hana))}",
+        lambda w: {"new_password": NEW_PASSWORD},
+    ),
+    "contacts.ask": Route(
+        lambda w: "/members/bob_b/connect", lambda w: {"note": "May we talk?"}, "login"
+    ),
+    "contacts.accept": Route(
+        lambda w: f"/contacts/requests/{w.request.id}/accept", lambda w: {}, "owner"
+    ),
+    "contacts.decline": Route(
+        lambda w: f"/contacts/requests/{w.request.id}/decline", lambda w: {}, "owner"
+    ),
+    "contacts.block_sender": Route(
+        lambda w: f"/contacts/requests/{w.request.id}/block", lambda w: {}, "owner"
+    ),
+    "contacts.unblock": Route(
+        lambda w: f"/contacts/blocked/{w.quinn.id}/unblock", lambda w: {}, "owner"
+    ),
+    "contacts.policy": Route(lambda w: "/contacts/policy", lambda w: {"policy": "anyone"}, "login"),
+    "messages.send": Route(
+        lambda w: f"/messages/{w.conversation.id}", lambda w: {"body": "Hello Hana."}, "owner"
+    ),
+    "messages.block": Route(
+        lambda w: f"/messages/{w.conversation.id}/block", lambda w: {}, "owner"
+    ),
+    "messages.report": Route(
+        lambda w: f"/messages/{w.conversation.id}/report/{w.hana_message.id}",
+        lambda w: {"reason": "Unkind."},
+        "owner",
+    ),
+    "notifications.open": Route(
+        lambda w: f"/notifications/{w.notification.id}/open", lambda w: {}, "owner"
+    ),
+    "notifications.read_all": Route(lambda w: "/notifications/read", lambda w: {}, "login"),
+    "notifications.settings": Route(
+        lambda w: "/notifications/settings",
+        lambda w: {
+            "reply": "off",
+            "question_comment": "off",
+            "contact_request": "daily",
+            "request_accepted": "daily",
+            "message": "daily",
+            "moderation": "daily",
+        },
+        "login",
+    ),
+    "mail.verify": Route(
+        lambda w: f"/email/verify/{verification_token(_user(w.alice))}", lambda w: {}
+    ),
+    "mail.resend": Route(lambda w: "/account/email/verification", lambda w: {}, "login"),
+    # Authorized by its signed token alone: mail clients post here without a session (RFC 8058).
+    "mail.unsubscribe": Route(
+        lambda w: f"/unsubscribe/{unsubscribe_token(w.alice.id, 'reply')}",
+        lambda w: {"List-Unsubscribe": "One-Click"},
+    ),
 }
+
+# Routes whose signed URL token is the authority instead of a CSRF token: they are attacked
+# with forged and foreign tokens instead (test_signed_link_routes_refuse_forged_tokens).
+CSRF_EXEMPT = {"mail.unsubscribe"}
 
 GET_ROUTES: dict[str, Route] = {
     "home.index": Route(lambda w: "/?q=scler"),
@@ -343,6 +450,20 @@ GET_ROUTES: dict[str, Route] = {
     "moderation.item": Route(lambda w: f"/moderation/items/comment/{w.c2.id}", access="moderator"),
     "moderation.bans_page": Route(lambda w: "/moderation/bans", access="moderator"),
     "moderation.roles_page": Route(lambda w: "/moderation/roles", access="admin"),
+    "auth.forgot_password": Route(lambda w: "/password/forgot"),
+    "auth.reset_password": Route(lambda w: f"/password/reset/{reset_token(_user(w.hana))}"),
+    "contacts.ask": Route(lambda w: "/members/bob_b/connect", access="login"),
+    "contacts.index": Route(lambda w: "/contacts", access="login"),
+    "messages.index": Route(lambda w: "/messages", access="login"),
+    "messages.show": Route(lambda w: f"/messages/{w.conversation.id}?after=0", access="owner"),
+    "messages.reports": Route(lambda w: "/messages/reports", access="login"),
+    "messages.reported": Route(lambda w: f"/messages/reports/{w.report.id}", access="login"),
+    "notifications.index": Route(lambda w: "/notifications", access="login"),
+    "notifications.count": Route(lambda w: "/notifications/count", access="login"),
+    "notifications.settings": Route(lambda w: "/notifications/settings", access="login"),
+    "mail.verify": Route(lambda w: f"/email/verify/{verification_token(_user(w.alice))}"),
+    "mail.unsubscribe": Route(lambda w: f"/unsubscribe/{unsubscribe_token(w.alice.id, 'all')}"),
+    "mail.admin": Route(lambda w: "/admin/mail", access="login"),
 }
 
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
@@ -379,6 +500,8 @@ def _poster(w: World, endpoint: str) -> User | None:
 def test_post_without_a_valid_csrf_token_gets_400_and_changes_nothing(
     app, client, world, endpoint, token, htmx
 ):
+    if endpoint in CSRF_EXEMPT:
+        pytest.skip("authorized by its signed token; see test_signed_link_routes_refuse_...")
     as_user(client, _poster(world, endpoint))
     headers = dict(HTMX) if htmx else {}
     if token == "forged":
@@ -412,6 +535,8 @@ def test_the_same_post_with_the_token_does_change_the_database(own, endpoint, ht
 
 @pytest.mark.parametrize("endpoint", sorted(POST_ROUTES))
 def test_a_token_in_the_query_string_is_not_enough(client, world, endpoint):
+    if endpoint in CSRF_EXEMPT:
+        pytest.skip("authorized by its signed token")
     as_user(client, _poster(world, endpoint))
     token = client.csrf_token()
     before = snapshot()
@@ -420,6 +545,33 @@ def test_a_token_in_the_query_string_is_not_enough(client, world, endpoint):
         f"{route.url(world)}?csrf_token={token}", data=route.data(world), csrf=False
     )
     assert response.status_code == 400
+    assert snapshot() == before
+
+
+SIGNED_LINK_ROUTES = ["mail.unsubscribe", "mail.verify", "auth.reset_password"]
+
+
+@pytest.mark.parametrize("forgery", ["tampered", "foreign-key", "garbage"])
+@pytest.mark.parametrize("endpoint", SIGNED_LINK_ROUTES)
+def test_signed_link_routes_refuse_forged_tokens(app, client, world, endpoint, forgery):
+    """A link's token is its only authority: a changed, foreign or made-up one changes nothing."""
+    from itsdangerous import URLSafeSerializer
+
+    route = POST_ROUTES[endpoint]
+    prefix, token = route.url(world).rsplit("/", 1)
+    if forgery == "tampered":
+        token = token[:-2] + ("AA" if not token.endswith("AA") else "BB")
+    elif forgery == "foreign-key":
+        # Signed, with the right salt and data, but by someone else's secret.
+        salt = {"mail.unsubscribe": "unsubscribe", "mail.verify": "email-verification"}.get(
+            endpoint, "password-reset"
+        )
+        token = URLSafeSerializer("not-the-site-secret", salt=salt).dumps({"u": world.alice.id})
+    else:
+        token = "x" * 40
+    before = snapshot()
+    response = client.post(f"{prefix}/{token}", data=route.data(world))
+    assert response.status_code == 404
     assert snapshot() == before
 
 
@@ -1078,6 +1230,12 @@ def _limited_actions(w: World):
              f"/moderation/report/comment/{w.hana_comment.id}",
              f"/moderation/report/question/{w.q1.id}"][n],
             data={"reason": "spam"})),
+        "password-reset": ("RATELIMIT_PASSWORD_RESET", None, lambda c, n: c.post(
+            "/password/forgot", data={"email": f"someone{n}@example.org"})),
+        "contact-request": ("RATELIMIT_POST_MEMBER", w.alice, lambda c, n: c.post(
+            "/members/bob_b/connect", data={"note": f"Note {n}"})),
+        "message": ("RATELIMIT_POST_MEMBER", w.alice, lambda c, n: c.post(
+            f"/messages/{w.conversation.id}", data={"body": f"Message {n}"})),
     }  # fmt: skip
 
 
@@ -1085,6 +1243,7 @@ LIMITED = [
     "login", "login-account", "login-account-untrusted", "signup", "comment-member",
     "comment-guest", "comment-edit",
     "vote", "vote-visitor", "ask", "map-join", "password-check", "delete-check", "report",
+    "password-reset", "contact-request", "message",
 ]  # fmt: skip
 
 
@@ -1188,10 +1347,31 @@ def test_session_cookie_flags(own):
     assert "HttpOnly" in session_cookie and "SameSite=Lax" in session_cookie
 
 
-@pytest.mark.parametrize("url", ["/account", "/account/export", "/members/alice_a"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/account",
+        "/account/export",
+        "/members/alice_a",
+        "/contacts",
+        "/messages",
+        "/messages/{c}",
+        "/notifications",
+        "/notifications/settings",
+        "/members/bob_b/connect",
+    ],
+)
 def test_pages_with_private_data_are_never_stored(client, world, url):
     as_user(client, world.alice)
-    assert client.get(url).headers["Cache-Control"] == "no-store"
+    response = client.get(url.format(c=world.conversation.id))
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_the_polled_unread_count_is_private_and_revalidated(client, world):
+    as_user(client, world.alice)
+    response = client.get("/notifications/count", headers=HTMX)
+    assert response.headers["Cache-Control"] == "private, no-cache"
+    assert response.headers["ETag"]
 
 
 @pytest.mark.parametrize("endpoint", ["maps.show", "maps.country", "maps.join", "maps.edit"])

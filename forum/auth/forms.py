@@ -87,3 +87,18 @@ class LoginForm(FlaskForm):
     )
     next = HiddenField()
     why = HiddenField()
+
+
+class ForgotPasswordForm(FlaskForm):
+    email = email_field("Your email address")
+
+
+class ResetPasswordForm(FlaskForm):
+    # The view sets this to the account's username, so the new password cannot equal it.
+    account_username = ""
+
+    new_password = PasswordField(
+        "New password",
+        validators=[DataRequired(), NewPassword()],
+        render_kw={"autocomplete": "new-password", "maxlength": MAX_LENGTH},
+    )

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 
-from sqlalchemy import select
+from flask import current_app
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from sqlalchemy import func, select
 
 from forum import names
 from forum.auth.passwords import (
@@ -16,6 +19,7 @@ from forum.auth.passwords import (
 )
 from forum.auth.sessions import end_all_logins
 from forum.extensions import db
+from forum.mail.service import absolute_url, queue_mail
 from forum.models import (
     User,
 )
@@ -108,3 +112,58 @@ def change_password(user: User, new_password: str) -> None:
     """
     user.password_hash = hash_password(new_password)
     end_all_logins(user)
+
+
+# -- password reset by email ---------------------------------------------------------------------
+
+RESET_SALT = "password-reset"
+RESET_MAX_AGE = 3600
+
+
+def _password_fingerprint(user: User) -> str:
+    # Any change of the password (the reset itself included) changes the hash and with it
+    # this fingerprint: a reset link works once.
+    return hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]
+
+
+def reset_token(user: User) -> str:
+    """A signed link token that resets this member's current password, valid for an hour."""
+    serializer = URLSafeTimedSerializer(current_app.secret_key, salt=RESET_SALT)
+    return serializer.dumps({"u": user.id, "p": _password_fingerprint(user)})
+
+
+def user_for_reset(token: str) -> User | None:
+    """The member a reset token is for, while it is under an hour old and still unused."""
+    serializer = URLSafeTimedSerializer(current_app.secret_key, salt=RESET_SALT)
+    try:
+        data = serializer.loads(token, max_age=RESET_MAX_AGE)
+    except BadSignature:
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("u"), int):
+        return None
+    user = db.session.get(User, data["u"])
+    if user is None or user.password_hash == UNUSABLE:
+        return None
+    return user if data.get("p") == _password_fingerprint(user) else None
+
+
+def request_password_reset(email: str) -> int:
+    """Email a reset link to each account with this verified address; gives how many.
+
+    The caller answers the same whatever this gives. Not committed.
+    """
+    address = (email or "").strip().lower()
+    if not address:
+        return 0
+    users = db.session.scalars(
+        select(User).where(func.lower(User.email) == address, User.email_verified_at.is_not(None))
+    ).all()
+    for user in users:
+        queue_mail(
+            user,
+            "password_reset",
+            "Reset your RareCircle password",
+            "password_reset",
+            reset_url=absolute_url("auth.reset_password", token=reset_token(user)),
+        )
+    return len(users)

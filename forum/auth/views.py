@@ -17,12 +17,22 @@ from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 
 from forum.auth import devices
-from forum.auth.forms import LoginForm, SignupForm
-from forum.auth.service import UsernameTaken, authenticate, create_user, normalize_username
+from forum.auth.forms import ForgotPasswordForm, LoginForm, ResetPasswordForm, SignupForm
+from forum.auth.service import (
+    UsernameTaken,
+    authenticate,
+    change_password,
+    create_user,
+    normalize_username,
+    request_password_reset,
+    user_for_reset,
+)
 from forum.auth.sessions import end_session, start_session
 from forum.extensions import db, limiter
 from forum.limits import only_when_done, setting
+from forum.mail.service import queue_verification
 from forum.redirects import go_to, login_reason, safe_next
+from forum.security import no_store
 
 bp = Blueprint("auth", __name__)
 
@@ -34,6 +44,11 @@ ACCOUNT_LIMITED = (
     "A browser you have logged in with before can still log in."
 )
 SIGNUP_LIMITED = "Too many new accounts from this network."
+RESET_LIMITED = "Too many password reset requests."
+RESET_SENT = (
+    "If an account has this address, and the address was confirmed, a link to choose a new "
+    "password is on its way. It works once, within an hour."
+)
 
 
 # -- login limits: failed logins of one account are counted three ways (forum.auth.devices) ---
@@ -150,6 +165,7 @@ def signup():
     if form.validate_on_submit():
         try:
             user = create_user(form.username.data, form.password.data, form.email.data)
+            queue_verification(user)  # an address given at sign-up is confirmed by its link
             db.session.commit()
         except (UsernameTaken, IntegrityError):
             db.session.rollback()
@@ -161,6 +177,54 @@ def signup():
             return devices.remember(response, user)
     form.password.data = ""
     return _form_page("auth/signup.html", form)
+
+
+def _reset_address_key() -> str:
+    """The per-address reset limit's key: the address as submitted, normalized."""
+    return "reset-address:" + request.form.get("email", "").strip().lower()[:254]
+
+
+@bp.route("/password/forgot", methods=["GET", "POST"])
+@limiter.limit(setting("RATELIMIT_PASSWORD_RESET"), methods=["POST"], error_message=RESET_LIMITED)
+@limiter.limit(
+    setting("RATELIMIT_PASSWORD_RESET"),
+    key_func=_reset_address_key,
+    methods=["POST"],
+    error_message=RESET_LIMITED,
+)
+def forgot_password():
+    """Ask for a reset link by email; the answer is the same whether the address exists."""
+    form = ForgotPasswordForm()
+    if request.method != "POST":
+        return render_template("auth/forgot.html", form=form, sent=False)
+    if not form.validate_on_submit():
+        return render_template("auth/forgot.html", form=form, sent=False), 422
+    request_password_reset(form.email.data)
+    db.session.commit()
+    return render_template("auth/forgot.html", form=form, sent=True)
+
+
+@bp.route("/password/reset/<token>", methods=["GET", "POST"])
+def reset_password(token: str):
+    """Choose a new password from an emailed link; every other login of the member ends."""
+    user = user_for_reset(token)
+    if user is None:
+        return no_store(current_app_response("auth/reset.html", 404, form=None))
+    form = ResetPasswordForm()
+    form.account_username = user.username
+    if request.method == "POST":
+        if form.validate_on_submit():
+            change_password(user, form.new_password.data)
+            db.session.commit()
+            start_session(user)
+            flash("Your new password is set. You are logged out everywhere else.", "success")
+            return go_to(url_for("home.index"))
+        return no_store(current_app_response("auth/reset.html", 422, form=form, user=user))
+    return no_store(current_app_response("auth/reset.html", 200, form=form, user=user))
+
+
+def current_app_response(template: str, status: int, **context):
+    return make_response(render_template(template, **context), status)
 
 
 @bp.post("/logout")

@@ -17,6 +17,7 @@ from forum.models.comments import Comment, CommentRevision
 from forum.models.questions import Question
 from forum.models.users import User
 from forum.moderation.rules import count_links, discussion_problem, link_problem
+from forum.notifications.service import notify, path_for
 
 BODY_MAX = 10_000
 GUEST_NAME_MIN = 2
@@ -176,7 +177,23 @@ def post_comment(
         guest_name=None if poster.user else poster.guest_name,
         held_at=utcnow() if poster.held and poster.user is None else None,
     )
+    notify_comment(question, parent, comment, poster.user)
     return comment, True
+
+
+def notify_comment(
+    question: Question, parent: Comment | None, comment: Comment, author: User | None
+) -> None:
+    """Tell the parent comment's author of a reply, and the question's author of a comment,
+    in the comment's own transaction; nobody is told of their own words, nobody twice."""
+    url = path_for("comments.show", anchor=f"comment-{comment.id}", comment_id=comment.id)
+    author_id = author.id if author else None
+    told = {author_id}
+    if parent is not None and parent.author_id is not None and parent.author_id not in told:
+        notify(parent.author_id, "reply", url, actor=author, summary=question.title)
+        told.add(parent.author_id)
+    if question.author_id is not None and question.author_id not in told:
+        notify(question.author_id, "question_comment", url, actor=author, summary=question.title)
 
 
 def place_comment(question_id: int, parent: Comment | None, body: str, **fields) -> Comment:

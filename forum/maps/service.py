@@ -93,6 +93,7 @@ class NamedMember:
     region: str | None
     since_year: int | None
     profile_url: str | None
+    user_id: int = 0
 
 
 # Queries ---------------------------------------------------------------------------------------
@@ -161,7 +162,7 @@ def anonymous_note(country_name: str, hidden: int) -> str | None:
 def named_members(disease: Disease, country: str) -> list[NamedMember]:
     """The country's members who chose to appear by name, by username; never anonymous ones."""
     rows = db.session.execute(
-        select(User.username, MapEntry.role, MapEntry.region, MapEntry.since_year)
+        select(User.username, MapEntry.role, MapEntry.region, MapEntry.since_year, User.id)
         .join(User, User.id == MapEntry.user_id)
         .where(
             MapEntry.disease_id == disease.id,
@@ -171,8 +172,10 @@ def named_members(disease: Disease, country: str) -> list[NamedMember]:
         .order_by(User.username_key)
     )
     return [
-        NamedMember(username, MAP_ROLES.get(role, role), region, since_year, profile_url(username))
-        for username, role, region, since_year in rows
+        NamedMember(
+            username, MAP_ROLES.get(role, role), region, since_year, profile_url(username), user_id
+        )
+        for username, role, region, since_year, user_id in rows
     ]
 
 

@@ -15,6 +15,7 @@ from flask import (
 from flask_login import current_user, login_required
 
 from forum import htmx
+from forum.contacts.service import standings_for_ids
 from forum.extensions import db, limiter
 from forum.limits import member_or_address, setting
 from forum.maps import geo, service
@@ -91,6 +92,9 @@ def country(slug: str, code: str):
         "members": members,
         "anonymous_note": service.anonymous_note(name, hidden),
         "show_names": show_names,
+        # The Connect button beside each named member, where they allow it (never anonymous
+        # entries: they are not listed at all).
+        "connect": standings_for_ids(current_user, [m.user_id for m in members]),
     }
     template = "maps/_country_members.html" if htmx.wants_fragment() else "maps/country.html"
     response = current_app.make_response(render_template(template, **context))

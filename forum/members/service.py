@@ -6,7 +6,10 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import joinedload
 
 from forum import pagecache
+from forum.contacts.service import export_requests
 from forum.extensions import db
+from forum.mail.service import set_email
+from forum.messages.service import export_messages, remove_member_messages
 from forum.models import (
     Comment,
     CommentRevision,
@@ -21,9 +24,13 @@ from forum.models.base import iso_utc
 from forum.moderation.export import member_export as moderation_export
 
 
-def change_email(user: User, email: str | None) -> None:
-    """Set the member's private email address, or remove it when `email` is empty."""
-    user.email = email.strip() if email and email.strip() else None
+def change_email(user: User, email: str | None) -> bool:
+    """Set the member's private email address, or remove it when `email` is empty.
+
+    A new address is unverified and gets the confirmation link (in the same transaction).
+    Gives True when the address changed. Not committed.
+    """
+    return set_email(user, email)
 
 
 def delete_account(user: User) -> bool:
@@ -44,6 +51,9 @@ def delete_account(user: User) -> bool:
     if locked is None:
         db.session.expunge(user)
         return False
+    # Their messages lose text and sender; requests, blocks, notifications, settings and
+    # mail not yet sent go with the account (ON DELETE CASCADE).
+    remove_member_messages(uid)
     own_comments = select(Comment.id).where(Comment.author_id == uid).scalar_subquery()
     db.session.execute(
         delete(CommentRevision)
@@ -150,6 +160,8 @@ def export_account(user: User) -> dict:
             "email": user.email,
             "role": user.role,
             "joined_at": iso_utc(user.created_at),
+            "email_verified_at": iso_utc(user.email_verified_at),
+            "contact_requests_from": user.contact_policy,
         },
         # When each browser that is still logged in logged in; the ids stay secret.
         "logins": [{"started_at": iso_utc(started)} for started in logins],
@@ -200,6 +212,8 @@ def export_account(user: User) -> dict:
         ],
         # Reports the member filed and bans they received (forum.moderation).
         **moderation_export(user),
+        "contact_requests": export_requests(user),
+        "messages": export_messages(user.id),
     }
 
 

@@ -19,6 +19,7 @@ from flask_login import current_user, login_required
 from forum.auth.passwords import verify_password
 from forum.auth.service import change_password, user_by_username
 from forum.auth.sessions import end_session, start_session
+from forum.contacts.service import standing
 from forum.extensions import db, limiter
 from forum.htmx import is_htmx
 from forum.limits import member_or_address, setting
@@ -76,6 +77,7 @@ def show(username: str):
             tab=tab,
             page=page,
             questions=questions,
+            connect=standing(current_user, member),
             # Which disease communities someone joined is health data: members only, never
             # visitors, and anonymous entries only for their owner.
             communities=(
@@ -144,12 +146,18 @@ def email():
     """Add, change or remove the member's private email address."""
     form = ChangeEmailForm()
     if form.validate_on_submit():
-        change_email(current_user._get_current_object(), form.email.data)
+        changed = change_email(current_user._get_current_object(), form.email.data)
         db.session.commit()
-        flash(
-            "Your email address is saved." if current_user.email else "Your email is removed.",
-            "success",
-        )
+        if not current_user.email:
+            flash("Your email is removed.", "success")
+        elif changed:
+            flash(
+                f"Your email address is saved. Open the link we sent to {current_user.email} "
+                "to confirm it; until then nothing else is emailed to it.",
+                "success",
+            )
+        else:
+            flash("Your email address is saved.", "success")
         return go_to(url_for("members.settings"))
     return _settings_page(email_form=form, status=422)
 

@@ -14,6 +14,12 @@ from forum.extensions import db
 from forum.models.base import utcnow
 
 ROLES = ("member", "moderator", "admin")
+# Who may send the member a contact request.
+CONTACT_POLICIES = {
+    "communities": "Members of the communities I joined by name",
+    "anyone": "Any member",
+    "nobody": "Nobody",
+}
 
 
 def new_session_token() -> str:
@@ -22,7 +28,12 @@ def new_session_token() -> str:
 
 class User(UserMixin, db.Model):
     __tablename__ = "users"
-    __table_args__ = (CheckConstraint("role IN ('member', 'moderator', 'admin')", name="role"),)
+    __table_args__ = (
+        CheckConstraint("role IN ('member', 'moderator', 'admin')", name="role"),
+        CheckConstraint(
+            "contact_policy IN ('communities', 'anyone', 'nobody')", name="contact_policy"
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(30))
@@ -32,6 +43,14 @@ class User(UserMixin, db.Model):
     # the same is refused. Set with the username; not unique, as older names may share one.
     name_key: Mapped[str | None] = mapped_column(String(names.KEY_MAX), index=True)
     email: Mapped[str | None] = mapped_column(String(254))
+    # Set when the member opened the signed link sent to `email`; cleared when it changes.
+    # No email but the verification itself goes to an address until then.
+    email_verified_at: Mapped[datetime | None]
+    contact_policy: Mapped[str] = mapped_column(
+        String(12), default="communities", server_default="communities"
+    )
+    # When the last daily digest of notifications was queued for the member.
+    digest_sent_at: Mapped[datetime | None]
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(20), default="member")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -50,6 +69,10 @@ class User(UserMixin, db.Model):
     def rotate_session_token(self) -> None:
         """Invalidate every session signed with the old token (password change)."""
         self.session_token = new_session_token()
+
+    @property
+    def email_verified(self) -> bool:
+        return bool(self.email and self.email_verified_at)
 
     @property
     def is_moderator(self) -> bool:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import Flask, render_template, request
+from flask import Flask, has_request_context, render_template, request
 from flask_login import current_user
 from sqlalchemy import or_, select
 
@@ -40,18 +40,43 @@ REFUSED_WHILE_BANNED: dict[str, frozenset[str]] = {
     "maps.join": frozenset({"GET", "POST"}),
     "maps.edit": frozenset({"POST"}),
     "moderation.report": frozenset({"GET", "POST"}),
+    "contacts.ask": frozenset({"GET", "POST"}),
+    "contacts.accept": frozenset({"POST"}),
+    "messages.send": frozenset({"POST"}),
 }
 
 
+_KEPT = "forum.active_bans"
+
+
 def active_ban(user) -> Ban | None:
-    """The member's ban in force now (the one ending last), or None. Visitors: None."""
+    """The member's ban in force now (the one ending last), or None. Visitors: None.
+
+    Asked once per member and request: the page and the checks before it share the answer.
+    """
     if user is None or not getattr(user, "is_authenticated", True) or user.id is None:
         return None
+    if not has_request_context():
+        return _read_active_ban(user.id)
+    # Kept in the request's own environ: it lives exactly as long as the request.
+    known = request.environ.setdefault(_KEPT, {})
+    if user.id not in known:
+        known[user.id] = _read_active_ban(user.id)
+    return known[user.id]
+
+
+def forget_active_bans() -> None:
+    """Drop the answers kept for this request (a ban was just given or lifted)."""
+    if has_request_context():
+        request.environ.pop(_KEPT, None)
+
+
+def _read_active_ban(user_id: int) -> Ban | None:
     now = utcnow()
     stmt = (
         select(Ban)
         .where(
-            Ban.user_id == user.id,
+            Ban.user_id == user_id,
             Ban.lifted_at.is_(None),
             or_(Ban.ends_at.is_(None), Ban.ends_at > now),
         )

@@ -24,7 +24,7 @@ from forum.models.diseases import Disease
 from forum.models.moderation import COMMENT, MEMBER, QUESTION, Ban, ModerationAction, Report
 from forum.models.questions import Question
 from forum.models.users import User
-from forum.moderation.bans import BAN_LENGTHS, active_ban
+from forum.moderation.bans import BAN_LENGTHS, active_ban, forget_active_bans
 from forum.moderation.bans import ban_problem as ban_problem  # other features ask it here
 from forum.moderation.rules import (
     AUTO_HIDDEN,
@@ -32,6 +32,7 @@ from forum.moderation.rules import (
     acting_against_problem,
     is_moderator,
 )
+from forum.notifications.service import notify, path_for
 
 KINDS = (COMMENT, QUESTION)
 
@@ -121,7 +122,30 @@ def log_action(
         created_at=utcnow(),
     )
     db.session.add(entry)
+    _tell_the_member(action, target_type, target_id, target_user_id, reason)
     return entry
+
+
+# What a member hears about moderators' actions on their content or account (never who
+# reported it): a notification in the same transaction, leading to the public log.
+_ACTION_WORDS = {
+    "hide": "A moderator removed your {noun}",
+    "restore": "A moderator restored your {noun}",
+    "lock": "A moderator locked the discussion of your question",
+    "unlock": "A moderator reopened the discussion of your question",
+    "ban": "A moderator banned your account",
+    "unban": "A moderator lifted the ban on your account",
+}
+
+
+def _tell_the_member(action, target_type, target_id, target_user_id, reason) -> None:
+    words = _ACTION_WORDS.get(action)
+    if words is None or target_user_id is None:
+        return
+    summary = words.format(noun=target_type)
+    if reason:
+        summary = f"{summary}: {reason}"
+    notify(target_user_id, "moderation", path_for("moderation.log"), summary=summary[:200])
 
 
 # -- reports ----------------------------------------------------------------------------------
@@ -335,6 +359,7 @@ def unlock_question(moderator: User, question: Question) -> None:
 
 def ban_member(moderator: User, member: User, length: str, reason: str) -> Ban:
     """Ban `member` for a day, a week or until lifted; a ban in force is replaced. Logged."""
+    forget_active_bans()
     _require_moderator(moderator)
     problem = acting_against_problem(moderator, member)
     if problem:
@@ -359,6 +384,7 @@ def ban_member(moderator: User, member: User, length: str, reason: str) -> Ban:
 
 def lift_ban(moderator: User, member: User) -> None:
     """End the member's ban now; logged."""
+    forget_active_bans()
     _require_moderator(moderator)
     problem = acting_against_problem(moderator, member)
     if problem:

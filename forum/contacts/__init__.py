@@ -1,0 +1,1 @@
+"""Contact requests between members, by consent"""

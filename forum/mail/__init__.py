@@ -1,0 +1,1 @@
+"""Email: verification, unsubscribe links, the outbox and its delivery worker."""
