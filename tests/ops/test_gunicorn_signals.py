@@ -22,7 +22,8 @@ from forum.models import Comment, Question, Vote
 from tests.ops.conftest import signed_in_headers, started_requests, traced_config
 from tests.servers import LoadGenerator, logged_at, wait_for
 
-pytestmark = pytest.mark.slow
+# Signals to gunicorn under load: run once, in the ops set (CI runs it in the SQLite pass).
+pytestmark = [pytest.mark.slow, pytest.mark.ops]
 
 GRACEFUL_TIMEOUT = 10
 
