@@ -6,14 +6,13 @@ each wall on every route and every page that shows user content.
 
 from __future__ import annotations
 
-from html.parser import HTMLParser
-
 import pytest
 
 from forum.extensions import db
 from forum.models import Question, User
 from tests.conftest import HTMX, login
 from tests.factories import make_comment
+from tests.html import elements
 from tests.test_security_audit import GET_ROUTES, World, as_user, build_world
 
 
@@ -90,36 +89,18 @@ def test_the_export_is_a_download_with_no_markup_in_it(client, member, make):
 # --- user content is never boosted ---------------------------------------------------------
 
 
-class _Links(HTMLParser):
-    """Every <a href> with the hx-boost and hx-disable of its nearest ancestors."""
-
-    VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source"}
-
-    def __init__(self):
-        super().__init__(convert_charrefs=True)
-        self.stack: list[dict] = []
-        self.links: list[tuple[str, str | None, bool]] = []
-
-    def handle_starttag(self, tag, attrs):
-        attrs = dict(attrs)
-        if tag == "a" and "href" in attrs:
-            boost = next(
-                (a["hx-boost"] for a in reversed([*self.stack, attrs]) if "hx-boost" in a), None
-            )
-            disabled = any("hx-disable" in a for a in [*self.stack, attrs])
-            self.links.append((attrs["href"], boost, disabled))
-        if tag not in self.VOID:
-            self.stack.append(attrs)
-
-    def handle_endtag(self, tag):
-        if tag not in self.VOID and self.stack:
-            self.stack.pop()
-
-
 def _links_to(html: str, href: str) -> list[tuple[str, str | None, bool]]:
-    parser = _Links()
-    parser.feed(html)
-    return [link for link in parser.links if link[0] == href]
+    """Each link to `href`: (href, the hx-boost of its nearest ancestor or itself, whether it
+    or an ancestor carries hx-disable)."""
+    links = []
+    for link in elements(html, "a[href]"):
+        if link["href"] != href:
+            continue
+        chain = [link, *link.parents]
+        boost = next((tag["hx-boost"] for tag in chain if tag.has_attr("hx-boost")), None)
+        disabled = any(tag.has_attr("hx-disable") for tag in chain)
+        links.append((link["href"], boost, disabled))
+    return links
 
 
 def test_links_in_user_content_are_never_boosted_on_any_page(client, world):  # noqa: F811
