@@ -90,6 +90,11 @@ def test_author_sees_edit_and_delete(member_client, question, member):
     html = member_client.get(page_url(question)).get_data(as_text=True)
     mine = article(html, comment.id)
     assert ">Edit</a>" in mine and ">Delete</button>" in mine
+    # Without JavaScript the delete button opens a page that asks first (a GET form).
+    delete_url = f"/comments/{comment.id}/delete"
+    assert f'action="{delete_url}"' in mine and f'hx-post="{delete_url}"' in mine
+    confirm = member_client.get(delete_url)
+    assert confirm.status_code == 200 and "Delete your comment?" in confirm.get_data(as_text=True)
 
 
 def test_anonymous_map_entry_keeps_the_role_private(client, make, question, member):

@@ -338,20 +338,20 @@ def test_map_page_shades_countries_with_titles(client, europe):
     html = client.get(MAP).get_data(as_text=True)
 
     assert "There are 10 people in the map, in 3 countries." in html
-    # A country with members is a link (it carries the code), one without a bare shape.
-    shapes = {
-        path.get("data-country") or path.parent["data-country"]: path
-        for path in elements(html, "svg path.country")
-    }
+    # A country with members is a link (it carries the code) over a shaded shape.
+    shapes = {path.parent["data-country"]: path for path in elements(html, "svg a path.country")}
     for code, shade, title in [
         ("FR", 2, "France: 3 members"),
         ("DE", 1, "Germany: 1 member"),
         ("IT", 3, "Italy: 6 members"),
-        ("ES", 0, "Spain: no members"),
     ]:
         assert shapes[code]["class"] == f"country shade-{shade}" and shapes[code]["d"]
         assert text(shapes[code]) == title
-    assert shapes["ES"]["aria-hidden"] == "true"
+    # One without is a bare shape in the unshaded group, hidden from screen readers.
+    [empty] = elements(html, "svg g.country")
+    assert empty["class"] == "country shade-0" and empty["aria-hidden"] == "true"
+    spain = [path for path in empty.find_all("path") if text(path) == "Spain: no members"]
+    assert len(spain) == 1 and spain[0]["d"]
     assert f'href="{MAP}/countries/FR" hx-get="{MAP}/countries/FR"' in html
     for label in ("None", "2–4", "25 or more"):
         assert f"</span>{label}</li>" in html
@@ -363,12 +363,17 @@ def test_map_links_name_their_country_and_bring_its_list_into_view(client, europ
 
     # Three countries on the map and three in the table: the list sits below both.
     assert len(links) == 6
-    assert all(link["hx-swap"] == "innerHTML show:top" for link in links)
+    # The target and swap come from the svg or the table around them (htmx inherits them).
+    assert all(
+        link.find_parent(attrs={"hx-swap": True})["hx-swap"] == "innerHTML show:top"
+        and link.find_parent(attrs={"hx-target": True})["hx-target"] == "#country-panel"
+        for link in links
+    )
     assert 'data-country="FR" aria-label="France: 3 members"' in html
     # Only countries with members are read out; the rest are drawn for the eye alone.
     svg = html[html.index('<svg id="world-map"') :]
     svg = svg[: svg.index("</svg>")]
-    assert svg.count("<path") - svg.count('aria-hidden="true"') == 3
+    assert svg.count("<a ") == 3 and 'class="country shade-0" aria-hidden="true"' in svg
 
 
 def test_map_page_obeys_the_content_security_policy(client, europe):

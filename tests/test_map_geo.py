@@ -13,17 +13,15 @@ NUMBER = r"(-?\d+(?:\.\d)?)"
 
 
 def points(path: str):
-    """Absolute points of every ring of a path made of M (absolute) and l (relative) commands."""
+    """Absolute points of every ring of a path: each ring is "M x y", then one "l" whose
+    numbers are relative pairs (a minus sign may stand for the space between two), then "z"."""
     rings = []
-    for ring in re.findall(r"M[^Mz]+z", path):
-        commands = re.findall(rf"([Ml]){NUMBER} {NUMBER}", ring)
-        x = y = 0.0
-        current = []
-        for command, dx, dy in commands:
-            if command == "M":
-                x, y = float(dx), float(dy)
-            else:
-                x, y = x + float(dx), y + float(dy)
+    for start, steps in re.findall(r"M([^Mlz]+)l([^Mlz]+)z", path):
+        x, y = (float(n) for n in re.findall(NUMBER, start))
+        current = [(x, y)]
+        numbers = [float(n) for n in re.findall(NUMBER, steps)]
+        for dx, dy in zip(numbers[::2], numbers[1::2], strict=True):
+            x, y = x + dx, y + dy
             current.append((round(x, 1), round(y, 1)))
         rings.append(current)
     return rings

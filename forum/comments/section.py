@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 
 from flask import current_app, request, session, url_for
@@ -10,6 +9,7 @@ from flask_login import current_user
 
 from forum.comments import threads
 from forum.comments.forms import CommentForm
+from forum.comments.links import comment_links
 from forum.comments.threads import ORDERS, ThreadPage, Viewer
 from forum.extensions import db
 from forum.models.comments import Comment
@@ -32,20 +32,10 @@ def current_viewer() -> Viewer:
         may_post=not ban_problem(current_user) if member else config["GUEST_COMMENTS"],
         edit_minutes=config["COMMENT_EDIT_MINUTES"],
         max_depth=config["COMMENT_MAX_DEPTH"],
-        profile_url=profile_url_builder(),
+        profile_url=comment_links().profile,
         is_moderator=is_moderator(current_user),
         held_ids=frozenset() if member else held_comment_ids(),
     )
-
-
-def profile_url_builder():
-    """A function giving a member's profile URL (built once per member and page)."""
-
-    @functools.cache
-    def profile_url(username: str) -> str:
-        return url_for("members.show", username=username)
-
-    return profile_url
 
 
 def question_url(question: Question, **args) -> str:

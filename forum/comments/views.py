@@ -7,6 +7,8 @@ about the form, such as 403 or 413, come from forum.errors and land in the page'
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from flask import (
     Blueprint,
     abort,
@@ -27,6 +29,7 @@ from forum import errors, htmx
 from forum.comments import refusals, service, threads
 from forum.comments.forms import CommentForm
 from forum.comments.limits import TOO_FAST, limit_guests, limit_members
+from forum.comments.links import comment_links
 from forum.comments.refusals import REPEATED, form_fragment, logged_out, refused
 from forum.comments.section import (
     comment_location,
@@ -50,6 +53,8 @@ from forum.redirects import unauthorized
 
 bp = Blueprint("comments", __name__)
 bp.register_error_handler(CSRFError, refusals.stale_form)
+# templates/comments/_list.html builds every comment's links from these prefixes.
+bp.add_app_template_global(comment_links)
 
 
 def _poster() -> Poster | None:
@@ -112,20 +117,33 @@ def create(question_id: int):
         )
     except CommentError as error:
         return refused(question, form, error)
+    order = form.order.data if form.order.data in ORDERS else "oldest"
+    # The htmx answer is read inside the posting transaction: after the commit, SQLite would
+    # queue for the write lock again (a POST begins IMMEDIATE, forum.database) only to read
+    # back what this transaction just wrote.
+    answer = None
+    if created and htmx.wants_fragment():
+        answer = _posted(question, comment, order)
+    held_id = comment.id if comment.held_at is not None else None
     db.session.commit()
     if poster.guest_name:
         session["guest_name"] = poster.guest_name
-    if comment.held_at is not None:
-        remember_held_comment(comment.id)
-    order = form.order.data if form.order.data in ORDERS else "oldest"
+    if held_id is not None:
+        remember_held_comment(held_id)
     if not created:
         return _repeated(question, form, comment, order)
-    if not htmx.wants_fragment():
-        flash(
-            "Your reply is posted." if comment.parent_id else "Your comment is posted.", "success"
-        )
-        return redirect(comment_location(question, comment, order), 303)
+    if answer is not None:
+        return answer
+    flash("Your reply is posted." if comment.parent_id else "Your comment is posted.", "success")
+    return redirect(comment_location(question, comment, order), 303)
+
+
+def _posted(question: Question, comment: Comment, order: str):
+    """The htmx answer to a new comment or reply, before the transaction commits."""
     viewer = current_viewer()
+    if comment.held_at is not None:
+        # The guest sees their comment awaiting review; the session learns of it after commit.
+        viewer = replace(viewer, held_ids=viewer.held_ids | {comment.id})
     count = _fresh_count(question.id)
     if comment.parent_id is not None:
         return _reply_posted(question, comment, viewer, count)

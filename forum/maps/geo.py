@@ -210,12 +210,21 @@ def _path(rings, to_screen) -> str:
         if len(points) < 3:
             continue
         x0, y0 = points[0]
-        commands = [f"M{_number(x0)} {_number(y0)}"]
+        steps = []
         for x, y in points[1:]:
-            commands.append(f"l{_number(x - x0)} {_number(y - y0)}")
+            steps += (_number(x - x0), _number(y - y0))
             x0, y0 = x, y
-        parts.append("".join(commands) + "z")
+        parts.append(f"M{_number(points[0][0])} {_number(points[0][1])}l{_numbers(steps)}z")
     return "".join(parts)
+
+
+def _numbers(numbers: list[str]) -> str:
+    """Numbers as SVG path data writes them shortest: one `l` carries every pair after it,
+    and a minus sign separates as well as a space does ("2 1-3-3")."""
+    text = numbers[0]
+    for number in numbers[1:]:
+        text += number if number[0] == "-" else " " + number
+    return text
 
 
 def country_name(code: str) -> str:

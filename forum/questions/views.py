@@ -169,9 +169,7 @@ def _vote_response(disease, question, state: VoteState, notice: str | None = Non
     """The vote button fragment for htmx (with `status`); otherwise back to the page (303), or
     for a refusal (403, 429) the error page saying why."""
     if wants_fragment():
-        html = render_template(
-            "questions/_votes.html", disease=disease, question=question, votes={question.id: state}
-        )
+        html = render_template("questions/_vote_state.html", question=question, vote=state)
         return html, status
     if status >= 400:
         title = "Slow down" if status == 429 else "Not allowed"
