@@ -2,10 +2,9 @@
 
 Two names that a reader cannot tell apart ("alice_a" with a Cyrillic "е", a dotless "ı", a
 "1" for an "l", an invisible variation selector or a combining accent) get the same key. The
-skeleton comes from ICU's spoof checker (through PyICU), the reference implementation of
-TR39 that the Unicode Consortium maintains; around it, NFKC folds compatibility forms
-(fullwidth letters), default-ignorable and format characters and combining marks are dropped,
-and case is folded.
+skeleton comes from forum.confusables (the Unicode Consortium's confusables.txt, the data ICU's
+spoof checker uses); around it, NFKC folds compatibility forms (fullwidth letters),
+default-ignorable and format characters and combining marks are dropped, and case is folded.
 """
 
 from __future__ import annotations
@@ -13,7 +12,7 @@ from __future__ import annotations
 import unicodedata
 from functools import lru_cache
 
-import icu
+from forum import confusables
 
 # Longest key kept (and stored on users.name_key): a skeleton can be longer than its name.
 KEY_MAX = 120
@@ -45,8 +44,6 @@ RESERVED = (
 # Reserved words that may not appear anywhere in a name ("RareCircle Team", "the_moderator").
 RESERVED_ANYWHERE = ("rarecircle", "moderator", "administrator")
 
-_checker = icu.SpoofChecker()
-
 
 def _drop_invisible(text: str) -> str:
     """Without combining marks, variation selectors, format and control characters."""
@@ -57,17 +54,13 @@ def _fold(text: str) -> str:
     return _drop_invisible(unicodedata.normalize("NFD", text.casefold()))
 
 
-def _skeleton(text: str) -> str:
-    return _checker.getSkeleton(0, text)
-
-
 def _clean(name: str) -> str:
     return _drop_invisible(unicodedata.normalize("NFKC", name)).strip()
 
 
 def name_key(name: str) -> str:
     """The key a member's name is stored under: case folded first, then its skeleton."""
-    return _fold(_skeleton(_fold(_clean(name))))[:KEY_MAX]
+    return _fold(confusables.skeleton(_fold(_clean(name))))[:KEY_MAX]
 
 
 @lru_cache(maxsize=4096)
@@ -78,7 +71,9 @@ def name_keys(name: str) -> frozenset[str]:
     "AIice_a" (a capital I for the l, which folding would turn into an i).
     """
     clean = _clean(name)
-    return frozenset({name_key(name), _fold(_skeleton(_fold(_skeleton(clean))))[:KEY_MAX]})
+    return frozenset(
+        {name_key(name), _fold(confusables.skeleton(_fold(confusables.skeleton(clean))))[:KEY_MAX]}
+    )
 
 
 @lru_cache(maxsize=1)
