@@ -309,6 +309,7 @@ def measure(
     forum_env = base_env() | {
         "FORUM_ENV": "production",
         "FORUM_HTTPS": "false",
+        "TRUSTED_HOSTS": "127.0.0.1",
         "SECRET_KEY": "bench-secret-key-not-for-production",
         "DATABASE_URL": url,
         "RATELIMIT_ENABLED": "false",

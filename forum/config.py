@@ -64,18 +64,26 @@ def _secret_key(instance_path: Path, production: bool) -> str:
 LOCAL_HOSTS = ["localhost", "127.0.0.1", "::1"]
 
 
-def _trusted_hosts() -> list[str] | None:
+def _trusted_hosts(production: bool) -> list[str] | None:
     """TRUSTED_HOSTS: the host names this site answers to, comma-separated ("*": any host).
 
     A request for any other Host (or forwarded host) gets 400 before routing, so no page,
-    redirect or email link is ever built with a host an attacker sent.
+    redirect or email link is ever built with a host an attacker sent. Production must name its
+    hosts: the local default would answer every real request with 400.
     """
     value = os.environ.get("TRUSTED_HOSTS", "").strip()
-    if not value:
-        return list(LOCAL_HOSTS)
     if value == "*":
         return None
-    return [host.strip() for host in value.split(",") if host.strip()]
+    hosts = [host.strip() for host in value.split(",") if host.strip()]
+    if hosts:
+        return hosts
+    if production:
+        raise ConfigError(
+            "TRUSTED_HOSTS is not set. In production (FORUM_ENV=production) name the host names "
+            "the site answers to, e.g. TRUSTED_HOSTS=forum.example.org,www.forum.example.org "
+            '("*" answers any host); without it every request would get 400.'
+        )
+    return list(LOCAL_HOSTS)
 
 
 def _database_url(instance_path: Path) -> str:
@@ -110,7 +118,7 @@ def load(instance_path: str) -> dict:
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "hide_parameters": True},
         # Seconds to wait for a PostgreSQL connection: during an outage pages answer 503 quickly.
         "DATABASE_CONNECT_TIMEOUT": _env_int("DATABASE_CONNECT_TIMEOUT", 2),
-        "TRUSTED_HOSTS": _trusted_hosts(),
+        "TRUSTED_HOSTS": _trusted_hosts(production),
         "REDIS_URL": redis_url,
         # A 10,000-character comment of emoji is ~120 KB once form-encoded: leave room for it.
         "MAX_CONTENT_LENGTH": _env_int("MAX_CONTENT_LENGTH", 256 * 1024),

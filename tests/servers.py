@@ -26,6 +26,9 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+from itsdangerous import URLSafeTimedSerializer
+
+from tests.conftest import session_for
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -189,6 +192,40 @@ def request(
         )
     finally:
         conn.close()
+
+
+def signed_in_headers(app, user=None) -> dict[str, str]:
+    """A signed session cookie (for `user`, or a visitor) with a CSRF token, and its header."""
+    raw = os.urandom(20).hex()
+    session = {**(session_for(user) if user else {}), "csrf_token": raw}
+    cookie = app.session_interface.get_signing_serializer(app).dumps(session)
+    token = URLSafeTimedSerializer(app.secret_key, salt="wtf-csrf-token").dumps(raw)
+    return {
+        "Cookie": f"{app.config['SESSION_COOKIE_NAME']}={cookie}",
+        "X-CSRFToken": token,
+    }
+
+
+def burst(port: int, posts: list[tuple[str, dict[str, str], bytes]]) -> list[int | str]:
+    """Send every (path, headers, body) POST at the same moment, each on its own connection;
+    the statuses in order (the exception, as text, where a request failed)."""
+    statuses: list[int | str] = [0] * len(posts)
+    barrier = threading.Barrier(len(posts))
+
+    def send(i: int) -> None:
+        path, headers, body = posts[i]
+        barrier.wait()
+        try:
+            statuses[i] = request(port, "POST", path, body, headers, timeout=60).status
+        except Exception as exc:  # noqa: BLE001 - reported by the caller's assertions
+            statuses[i] = f"{type(exc).__name__}: {exc}"
+
+    threads = [threading.Thread(target=send, args=(i,)) for i in range(len(posts))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    return statuses
 
 
 def answers(port: int, path: str = "/healthz", status: int = 200) -> bool:
@@ -355,6 +392,26 @@ class Gunicorn:
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 30) -> int:
         return stop_process(self.process, sig, timeout) if self.process else 0
+
+
+@contextlib.contextmanager
+def sync_gunicorn(database_url: str, secret_key: str, log_path: Path) -> Iterator[Gunicorn]:
+    """gunicorn with four plain sync workers on `database_url`, rate limits off, for tests that
+    race requests against each other; stopped however the block ends."""
+    server = Gunicorn(
+        env={
+            "DATABASE_URL": database_url,
+            "SECRET_KEY": secret_key,
+            "RATELIMIT_ENABLED": "false",
+            "GUNICORN_WORKER_CLASS": "sync",
+        },
+        log_path=log_path,
+        workers=4,
+    )
+    try:
+        yield server.start()
+    finally:
+        server.stop()
 
 
 # --- PostgreSQL ------------------------------------------------------------------------------

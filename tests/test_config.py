@@ -1,9 +1,15 @@
 """Settings from the environment, and the errors that stop a misconfigured start."""
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from forum import config
 from forum.config import ConfigError
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
@@ -16,6 +22,7 @@ def clean_env(monkeypatch):
         "RATELIMIT_ENABLED",
         "FORUM_HTTPS",
         "MAX_CONTENT_LENGTH",
+        "TRUSTED_HOSTS",
     ):
         monkeypatch.delenv(name, raising=False)
     return monkeypatch
@@ -34,6 +41,53 @@ def test_create_app_refuses_to_start_without_secret_key_in_production(clean_env)
     clean_env.setenv("FORUM_ENV", "production")
     with pytest.raises(ConfigError, match="SECRET_KEY"):
         create_app()
+
+
+@pytest.mark.parametrize("given", [None, "", " , "])
+def test_production_without_trusted_hosts_is_a_clear_error(clean_env, tmp_path, given):
+    """The local default would answer every real request with 400: refuse to start instead."""
+    clean_env.setenv("FORUM_ENV", "production")
+    clean_env.setenv("SECRET_KEY", "from-the-environment")
+    if given is not None:
+        clean_env.setenv("TRUSTED_HOSTS", given)
+
+    with pytest.raises(ConfigError, match=r"^TRUSTED_HOSTS is not set\. In production") as error:
+        config.load(str(tmp_path))
+    assert "\n" not in str(error.value)
+
+
+def test_gunicorn_refuses_to_start_in_production_without_trusted_hosts(tmp_path):
+    """What the operator reads: gunicorn exits, its last line naming the missing variable."""
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(tmp_path),
+        "FORUM_ENV": "production",
+        "SECRET_KEY": "check",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'check.db'}",
+    }
+    command = [str(Path(sys.executable).parent / "gunicorn"), "--check-config", "-c"]
+    command += ["gunicorn.conf.py", "wsgi:app"]
+    refused = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    started = subprocess.run(
+        command,
+        cwd=ROOT,
+        env={**env, "TRUSTED_HOSTS": "forum.example.org"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert refused.returncode != 0
+    last = (refused.stdout + refused.stderr).strip().splitlines()[-1]
+    assert last.startswith("forum.config.ConfigError: TRUSTED_HOSTS is not set."), last
+    assert started.returncode == 0, started.stdout + started.stderr
+
+
+def test_production_serves_the_hosts_it_is_given(clean_env, tmp_path):
+    clean_env.setenv("FORUM_ENV", "production")
+    clean_env.setenv("SECRET_KEY", "from-the-environment")
+    clean_env.setenv("TRUSTED_HOSTS", "forum.example.org")
+    assert config.load(str(tmp_path))["TRUSTED_HOSTS"] == ["forum.example.org"]
 
 
 def test_development_key_is_generated_once_and_kept_private(clean_env, tmp_path):

@@ -9,31 +9,20 @@ SQLite and on PostgreSQL (whatever backend the rest of the suite uses).
 
 from __future__ import annotations
 
-import http.client
-import os
-import signal
 import socket
-import subprocess
-import sys
 import threading
-import time
 from collections import Counter
-from pathlib import Path
 
 import pytest
-from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import func, select
 
 from forum.extensions import db
 from forum.models import Comment, Question, User, Vote
 from tests import backends, factories
-from tests.conftest import session_for
+from tests.servers import Gunicorn, burst, signed_in_headers, sync_gunicorn
 
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parent.parent
-GUNICORN = Path(sys.executable).parent / "gunicorn"
-WORKERS = 4
 SECRET = backends.SECRET
 # The fixtures of a fresh database on each backend, and an app on it.
 backend_url = backends.backend_url
@@ -42,117 +31,18 @@ race_app = backends.race_app
 # --- gunicorn ---------------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class Server:
-    def __init__(self, port: int, log_path: Path):
-        self.port = port
-        self.log_path = log_path
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-    def request(self, method: str, path: str, headers: dict, body: bytes = b"") -> int:
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
-        try:
-            conn.request(method, path, body=body, headers=headers)
-            response = conn.getresponse()
-            response.read()
-            return response.status
-        finally:
-            conn.close()
-
-    def assert_clean_log(self) -> None:
-        log = self.log()
-        assert "Traceback" not in log, log[-3000:]
-        assert '" 500 ' not in log, log[-3000:]
-        assert "database is locked" not in log
-
-
 @pytest.fixture
 def gunicorn(race_app, backend_url, tmp_path):
     """gunicorn with several sync workers on the test's database; stopped at the end."""
-    port = _free_port()
-    log_path = tmp_path / "gunicorn.log"
-    env = {
-        **os.environ,
-        "DATABASE_URL": backend_url,
-        "SECRET_KEY": SECRET,
-        "RATELIMIT_ENABLED": "false",
-        "FORUM_ENV": "development",
-        "REDIS_URL": "",
-    }
-    command = [
-        str(GUNICORN),
-        *("-c", str(ROOT / "gunicorn.conf.py")),
-        *("--workers", str(WORKERS), "--worker-class", "sync"),
-        *("--bind", f"127.0.0.1:{port}", "--chdir", str(ROOT)),
-        "wsgi:app",
-    ]
-    server = Server(port, log_path)
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(
-            command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-        )
-    try:
-        _wait_until_healthy(server, process)
+    with sync_gunicorn(backend_url, SECRET, tmp_path / "gunicorn.log") as server:
         yield server
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=5)
 
 
-def _wait_until_healthy(server: Server, process: subprocess.Popen, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"gunicorn exited with {process.returncode}:\n{server.log()}")
-        try:
-            if server.request("GET", "/healthz", {}) == 200:
-                return
-        except OSError:
-            pass
-        time.sleep(0.1)
-    pytest.fail(f"gunicorn did not answer within {timeout} s:\n{server.log()}")
-
-
-def _auth_headers(app, user) -> dict[str, str]:
-    """A signed session cookie for `user` holding a CSRF token, and that token's header."""
-    raw = os.urandom(20).hex()
-    session = {**session_for(user), "csrf_token": raw}
-    cookie = app.session_interface.get_signing_serializer(app).dumps(session)
-    token = URLSafeTimedSerializer(app.secret_key, salt="wtf-csrf-token").dumps(raw)
-    return {"Cookie": f"{app.config['SESSION_COOKIE_NAME']}={cookie}", "X-CSRFToken": token}
-
-
-def _burst(server: Server, requests: list[tuple[str, dict, bytes]]) -> list:
-    """Send every (path, headers, body) POST at the same moment; the statuses, in order."""
-    statuses: list = [0] * len(requests)
-    barrier = threading.Barrier(len(requests))
-
-    def send(i: int) -> None:
-        path, headers, body = requests[i]
-        barrier.wait()
-        try:
-            statuses[i] = server.request("POST", path, headers, body)
-        except Exception as exc:  # noqa: BLE001 - reported by the assertions
-            statuses[i] = f"{type(exc).__name__}: {exc}"
-
-    threads = [threading.Thread(target=send, args=(i,)) for i in range(len(requests))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    return statuses
+def _assert_clean_log(server: Gunicorn) -> None:
+    log = server.log()
+    assert "Traceback" not in log, log[-3000:]
+    assert '" 500 ' not in log, log[-3000:]
+    assert "database is locked" not in log
 
 
 FORM = "application/x-www-form-urlencoded"
@@ -169,7 +59,7 @@ def test_twenty_identical_comments_at_once_store_one(race_app, gunicorn):
     disease = factories.make_disease("Scleromyxedema")
     questions = [factories.make_question(disease, f"Is it hereditary, {n}?") for n in range(ROUNDS)]
     member = factories.make_user("mira_member")
-    headers = {**_auth_headers(race_app, member), "Content-Type": FORM}
+    headers = {**signed_in_headers(race_app, member), "Content-Type": FORM}
     body = b"body=The+same+words%2C+sent+twenty+times."
     ids = [q.id for q in questions]
     db.session.remove()
@@ -183,7 +73,7 @@ def test_twenty_identical_comments_at_once_store_one(race_app, gunicorn):
             (path, {**headers, **({"HX-Request": "true"} if i % 2 else {})}, body)
             for i in range(20)
         ]
-        seen = Counter(_burst(gunicorn, requests))
+        seen = Counter(burst(gunicorn.port, requests))
         assert seen[303] == 10 and seen[200] + seen[409] == 10 and seen[200] <= 1, seen
 
     db.session.remove()
@@ -195,7 +85,7 @@ def test_twenty_identical_comments_at_once_store_one(race_app, gunicorn):
     counts = dict(db.session.execute(select(Question.id, Question.comment_count)).all())
     assert stored == {qid: 1 for qid in ids}
     assert counts == {qid: 1 for qid in ids}
-    gunicorn.assert_clean_log()
+    _assert_clean_log(gunicorn)
 
 
 # --- votes racing the voter's account deletion -----------------------------------------------
@@ -215,7 +105,7 @@ def test_votes_fired_with_the_voters_account_deletion_keep_counts_true(race_app,
     ]
     paths = [f"/diseases/{disease.slug}/questions/{q.slug}/vote" for q in questions]
     voters = [factories.make_user(f"voter{n}") for n in range(VOTE_ROUNDS)]
-    headers = [_auth_headers(race_app, voter) for voter in voters]
+    headers = [signed_in_headers(race_app, voter) for voter in voters]
     db.session.remove()
     delete_body = f"password={factories.PASSWORD.replace(' ', '+')}".encode()
 
@@ -226,7 +116,7 @@ def test_votes_fired_with_the_voters_account_deletion_keep_counts_true(race_app,
             for i, path in enumerate(paths)
         ]
         deletion = ("/account/delete", {**auth, "Content-Type": FORM}, delete_body)
-        statuses = _burst(gunicorn, [*votes[:10], deletion, *votes[10:]])
+        statuses = burst(gunicorn.port, [*votes[:10], deletion, *votes[10:]])
         assert statuses[10] == 303, statuses  # the account is deleted
         seen.update(statuses)
 
@@ -245,13 +135,13 @@ def test_votes_fired_with_the_voters_account_deletion_keep_counts_true(race_app,
         )
         == 0
     )
-    gunicorn.assert_clean_log()
+    _assert_clean_log(gunicorn)
 
 
 # --- a body too large, sent chunked to the real server ---------------------------------------
 
 
-def _post_chunked(server: Server, path: str, first: bytes, filler: int) -> bytes:
+def _post_chunked(server: Gunicorn, path: str, first: bytes, filler: int) -> bytes:
     """POST `first` and then `filler` bytes as a chunked body; the status line that came back.
 
     The body is written from another thread, as the server may answer (and close) before
@@ -290,4 +180,4 @@ def _post_chunked(server: Server, path: str, first: bytes, filler: int) -> bytes
 def test_a_ten_megabyte_chunked_body_answers_413(race_app, gunicorn):
     status = _post_chunked(gunicorn, "/login", b"username=someone&password=", 10 * 1024 * 1024)
     assert status.startswith(b"HTTP/1.1 413"), status
-    gunicorn.assert_clean_log()
+    _assert_clean_log(gunicorn)

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from forum.extensions import db
-from forum.models import Message, MessageReport, Notification
+from forum.models import Message, MessageReport, ModerationAction, Notification
 from tests.conftest import HTMX, login
 from tests.connect_factories import make_block, make_conversation, make_request
 from tests.factories import PASSWORD, make_user
@@ -226,6 +226,154 @@ def test_moderators_read_only_the_reported_message_and_three_around_it(client, a
     shown = [n for n in range(9) if f"Line {n}." in html]
     assert shown == [2, 3, 4, 5, 6, 7, 8]
     assert client.get(f"/messages/{conversation.id}").status_code == 404
+
+
+# -- a moderator's answer to a report ----------------------------------------------------------
+
+
+@pytest.fixture
+def reported(pair):
+    """Mira reported Noor's "Hi Mira!"; the report and the message's id."""
+    mira, noor, conversation = pair
+    message = _messages(conversation)[1]
+    report = MessageReport(message_id=message.id, reporter_id=mira.id, reason="Unkind.")
+    db.session.add(report)
+    db.session.commit()
+    return report.id, message.id
+
+
+def _state(report_id: int, message_id: int):
+    """(report closed?, message removed?, the log's (action, target_type, reason) rows)."""
+    db.session.rollback()
+    report = db.session.get(MessageReport, report_id)
+    message = db.session.get(Message, message_id)
+    log = db.session.execute(
+        select(ModerationAction.action, ModerationAction.target_type, ModerationAction.reason)
+    ).all()
+    return report.resolved_at is not None, message.removed_at is not None, [tuple(r) for r in log]
+
+
+@pytest.mark.parametrize("htmx", [False, True], ids=["plain", "htmx"])
+def test_a_moderator_dismisses_a_report_and_the_message_stays(app, client, pair, reported, htmx):
+    mira, _noor, conversation = pair
+    report_id, message_id = reported
+    login(client, make_user("mod", role="moderator"))
+    assert 'href="/messages/reports"' in client.get("/moderation").get_data(as_text=True)
+    page = client.get(f"/messages/reports/{report_id}").get_data(as_text=True)
+    assert "Dismiss the report" in page and "Remove the message" in page
+
+    url = f"/messages/reports/{report_id}/dismiss"
+    response = client.post(url, headers=HTMX if htmx else {})
+
+    if htmx:
+        assert response.status_code == 200
+        html = response.get_data(as_text=True)
+        assert "<html" not in html and f'id="message-report-{report_id}"' in html
+        assert "Report dismissed: the message stays." in html
+        assert "This report is closed." in html and "Dismiss the report" not in html
+        assert "Hi Mira!" in html
+    else:
+        assert response.status_code == 303
+        assert response.headers["Location"].endswith("/messages/reports")
+        html = client.get("/messages/reports").get_data(as_text=True)
+        assert "Report dismissed: the message stays." in html
+        assert "No reported messages." in html
+    assert _state(report_id, message_id) == (True, False, [("dismiss", "message", "")])
+    assert "Hi Mira!" in _client_for(app, mira).get(f"/messages/{conversation.id}").get_data(
+        as_text=True
+    )
+    # A dismissal is not in the public log, and a second one finds nothing to close.
+    assert "Nothing has been moderated yet." in client.get("/moderation/log").get_data(as_text=True)
+    again = client.post(url, headers=HTMX if htmx else {})
+    assert again.status_code == 409
+    assert "This report is already closed." in again.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("htmx", [False, True], ids=["plain", "htmx"])
+def test_a_moderator_removes_a_reported_message(app, client, pair, reported, htmx):
+    mira, noor, conversation = pair
+    report_id, message_id = reported
+    login(client, make_user("mod", role="moderator"))
+
+    url = f"/messages/reports/{report_id}/remove"
+    response = client.post(url, data={"reason": "harassment"}, headers=HTMX if htmx else {})
+
+    if htmx:
+        assert response.status_code == 200
+        html = response.get_data(as_text=True)
+        assert "<html" not in html and "Message removed" in html
+        assert "message removed" in html and "Hi Mira!" not in html
+        assert "This report is closed." in html and "Remove the message" not in html
+    else:
+        assert response.status_code == 303
+        assert response.headers["Location"].endswith("/messages/reports")
+        html = client.get("/messages/reports").get_data(as_text=True)
+        assert "Message removed" in html and "No reported messages." in html
+    assert _state(report_id, message_id) == (True, True, [("hide", "message", "harassment")])
+    for member in (mira, noor):
+        html = _client_for(app, member).get(f"/messages/{conversation.id}").get_data(as_text=True)
+        assert "message removed" in html and "How are you?" not in html
+        assert "Hello Noor." in html  # only the reported message goes
+    # The public log says a private message went and why, never its text, sender or conversation.
+    log = client.get("/moderation/log").get_data(as_text=True)
+    assert "Removed a private message" in log and "Reason: harassment" in log
+    assert "Hi Mira" not in log and "noor" not in log and f"/messages/{conversation.id}" not in log
+    [told] = db.session.scalars(select(Notification).where(Notification.user_id == noor.id)).all()
+    assert told.summary == "A moderator removed your message: harassment"
+    again = client.post(url, data={"reason": "spam"}, headers=HTMX if htmx else {})
+    assert again.status_code == 409
+    assert "This message is already removed." in again.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("htmx", [False, True], ids=["plain", "htmx"])
+def test_removing_a_message_without_a_reason_is_refused_with_422(client, reported, htmx):
+    report_id, message_id = reported
+    login(client, make_user("mod", role="moderator"))
+    response = client.post(
+        f"/messages/reports/{report_id}/remove",
+        data={"reason": "", "detail": "my words"},
+        headers=HTMX if htmx else {},
+    )
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert "Choose the reason everyone will read." in html and 'value="my words"' in html
+    assert ("<html" in html) is not htmx
+    assert _state(report_id, message_id) == (False, False, [])
+
+
+@pytest.mark.parametrize("htmx", [False, True], ids=["plain", "htmx"])
+@pytest.mark.parametrize("who", ["visitor", "reporter", "sender", "member"])
+@pytest.mark.parametrize("action", ["dismiss", "remove"])
+def test_only_moderators_answer_a_message_report(client, pair, reported, action, who, htmx):
+    mira, noor, _ = pair
+    report_id, message_id = reported
+    user = {"visitor": None, "reporter": mira, "sender": noor, "member": make_user("other")}[who]
+    if user is not None:
+        login(client, user)
+    response = client.post(
+        f"/messages/reports/{report_id}/{action}",
+        data={"reason": "spam"},
+        headers=HTMX if htmx else {},
+    )
+    assert response.status_code == 403
+    assert _state(report_id, message_id) == (False, False, [])
+
+
+def test_a_moderator_cannot_remove_an_administrators_message(client, app):
+    admin, mira = make_user("ada", role="admin"), make_user("mira")
+    conversation = make_conversation(admin, mira, (admin, "From the admin."))
+    [message] = _messages(conversation)
+    report = MessageReport(message_id=message.id, reporter_id=mira.id)
+    db.session.add(report)
+    db.session.commit()
+    report_id = report.id
+    login(client, make_user("mod", role="moderator"))
+    page = client.get(f"/messages/reports/{report_id}").get_data(as_text=True)
+    assert "Moderators cannot act against an administrator." in page
+    assert "Remove the message" not in page and "Dismiss the report" in page
+    response = client.post(f"/messages/reports/{report_id}/remove", data={"reason": "spam"})
+    assert response.status_code == 403
+    assert _state(report_id, message.id) == (False, False, [])
 
 
 # -- accounts ---------------------------------------------------------------------------------

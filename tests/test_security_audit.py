@@ -384,6 +384,14 @@ POST_ROUTES: dict[str, Route] = {
         lambda w: {"reason": "Unkind."},
         "owner",
     ),
+    "messages.dismiss_report": Route(
+        lambda w: f"/messages/reports/{w.report.id}/dismiss", lambda w: {}, "moderator"
+    ),
+    "messages.remove_message": Route(
+        lambda w: f"/messages/reports/{w.report.id}/remove",
+        lambda w: {"reason": "harassment"},
+        "moderator",
+    ),
     "notifications.open": Route(
         lambda w: f"/notifications/{w.notification.id}/open", lambda w: {}, "owner"
     ),

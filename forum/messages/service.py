@@ -18,6 +18,7 @@ from forum.markdown import render_comment
 from forum.models import Block, Conversation, Message, MessageReport, User
 from forum.models.base import iso_utc, utcnow
 from forum.moderation.bans import ban_problem
+from forum.moderation.rules import acting_against_problem
 from forum.notifications.service import notify
 
 BODY_MAX = 5000
@@ -369,6 +370,22 @@ def reported_context(report: MessageReport) -> tuple[list[MessageRow], int]:
     shown = [*reversed(before), message, *after]
     names = member_names({m.sender_id for m in shown})
     return [_row(m, -1, names) for m in shown], message.id
+
+
+def report_view(report: MessageReport, moderator: User) -> dict:
+    """What a moderator's page of a report shows: the message in its context, and which of the
+    report's outcomes `moderator` may still choose (dismiss it, remove the message)."""
+    rows, reported_id = reported_context(report)
+    message = db.session.get(Message, reported_id)
+    sender = db.session.get(User, message.sender_id) if message.sender_id else None
+    return {
+        "report": report,
+        "rows": rows,
+        "reported_id": reported_id,
+        "can_dismiss": report.resolved_at is None,
+        "can_remove": message.removed_at is None,
+        "remove_problem": acting_against_problem(moderator, sender),
+    }
 
 
 # -- accounts ----------------------------------------------------------------------------------

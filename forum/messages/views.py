@@ -1,5 +1,6 @@
 """/messages: the member's conversations, one conversation (polled for new messages with htmx),
-writing, blocking and reporting; and, for moderators, reported messages in their context."""
+writing, blocking and reporting; and, for moderators, reported messages in their context, with
+a report's two outcomes: dismissed (the message stays) or the message removed."""
 
 from __future__ import annotations
 
@@ -24,6 +25,9 @@ from forum.limits import member_or_address, retry_after, setting
 from forum.messages import service
 from forum.messages.forms import MessageForm, ReportForm
 from forum.models import MessageReport
+from forum.moderation import service as moderation
+from forum.moderation.forms import HideForm
+from forum.moderation.rules import HIDE_REASONS, hide_reason_text, is_moderator
 from forum.security import no_store
 
 bp = Blueprint("messages", __name__)
@@ -187,7 +191,8 @@ def report(conversation_id: int, message_id: int):
 
 
 def _moderator_only():
-    if not current_user.is_moderator:
+    # 403 for anyone else, visitors included: a report's actions do not send to the login page.
+    if not is_moderator(current_user):
         abort(403)
 
 
@@ -201,17 +206,66 @@ def reports():
     )
 
 
+def _report_page(report: MessageReport, notice=None, status=200, errors=None, values=None):
+    """The reported message in its context with what a moderator may still do: the whole page,
+    or for htmx the part an action swaps."""
+    context = {
+        **service.report_view(report, _me()),
+        "notice": notice,
+        "errors": errors or {},
+        "values": values or {},
+        "reasons": HIDE_REASONS,
+    }
+    template = "messages/_report.html" if htmx.wants_fragment() else "messages/reported.html"
+    return no_store(htmx.vary_on_htmx(make_response(render_template(template, **context), status)))
+
+
 @bp.get("/messages/reports/<int:report_id>")
 @login_required
 def reported(report_id: int):
     """For moderators: the reported message with three messages before and three after."""
     _moderator_only()
-    found = db.get_or_404(MessageReport, report_id)
-    rows, reported_id = service.reported_context(found)
-    return no_store(
-        make_response(
-            render_template(
-                "messages/reported.html", report=found, rows=rows, reported_id=reported_id
-            )
-        )
+    return _report_page(db.get_or_404(MessageReport, report_id))
+
+
+def _report_action(report_id: int, done: str, action, *args):
+    """Run a moderation action on a message report: htmx gets the report as it now stands, a
+    plain post the list of reports (303); a refusal the report with why, and its status."""
+    _moderator_only()
+    report = db.get_or_404(MessageReport, report_id)
+    try:
+        action(_me(), report, *args)
+    except moderation.ModerationRefused as refused:
+        db.session.rollback()
+        return _report_page(report, refused.message, refused.status)
+    db.session.commit()
+    if htmx.wants_fragment():
+        return _report_page(report, done)
+    flash(done, "success")
+    return redirect(url_for(".reports"), 303)
+
+
+@bp.post("/messages/reports/<int:report_id>/dismiss")
+def dismiss_report(report_id: int):
+    """For moderators: close the report as handled; the message stays as it is."""
+    return _report_action(
+        report_id, "Report dismissed: the message stays.", moderation.dismiss_message_report
+    )
+
+
+@bp.post("/messages/reports/<int:report_id>/remove")
+def remove_message(report_id: int):
+    """For moderators: remove the reported message, with the reason its sender will read."""
+    _moderator_only()
+    form = HideForm()
+    if not form.validate():
+        report = db.get_or_404(MessageReport, report_id)
+        errors = {name: " ".join(messages) for name, messages in form.errors.items()}
+        return _report_page(report, "Nothing was removed.", 422, errors, form.data)
+    return _report_action(
+        report_id,
+        "Message removed: neither member sees its text now. The public log records it "
+        "without the text.",
+        moderation.remove_message,
+        hide_reason_text(form.reason.data, form.detail.data),
     )

@@ -54,7 +54,8 @@ class Message(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     # Sent while the other member had blocked the sender: kept from them, and nobody is told.
     withheld: Mapped[bool] = mapped_column(default=False)
-    # Set when the sender deleted their account: the text is gone, "message removed" shows.
+    # Set when the sender deleted their account (the text is gone too) or a moderator removed
+    # it (the text is kept, unseen): both members see "message removed".
     removed_at: Mapped[datetime | None]
 
 

@@ -19,6 +19,8 @@ from forum.models.base import utcnow
 COMMENT = "comment"
 QUESTION = "question"
 MEMBER = "member"
+# A private message: only ever logged (its reports are MessageReport rows), never linked to.
+MESSAGE = "message"
 
 
 class Report(db.Model):

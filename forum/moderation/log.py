@@ -2,7 +2,8 @@
 
 Each line says when, which moderator (or the members' reports, for an automatic hide), the
 reason and a link to the item. It never names who reported, and never quotes hidden text: a
-comment is named by its discussion, and a hidden question only by its disease.
+comment is named by its discussion, a hidden question only by its disease, and a removed
+private message only as "a private message" (no link, no sender, no conversation).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from sqlalchemy import select
 from forum.extensions import db
 from forum.models.comments import Comment
 from forum.models.diseases import Disease
-from forum.models.moderation import COMMENT, MEMBER, QUESTION, ModerationAction
+from forum.models.moderation import COMMENT, MEMBER, MESSAGE, QUESTION, ModerationAction
 from forum.models.questions import Question
 from forum.models.users import User
 
@@ -24,6 +25,7 @@ PUBLIC_ACTIONS = ("hide", "restore", "lock", "unlock", "ban", "unban")
 VERBS = {
     ("hide", COMMENT): "Hid a comment",
     ("hide", QUESTION): "Hid a question",
+    ("hide", MESSAGE): "Removed a private message",
     ("restore", COMMENT): "Restored a comment",
     ("restore", QUESTION): "Restored a question",
     ("lock", QUESTION): "Locked a discussion",
@@ -117,6 +119,8 @@ def _question_words(question: Question, disease: Disease) -> str:
 
 
 def _item(entry: ModerationAction, users, comments, questions) -> tuple[str, str | None]:
+    if entry.target_type == MESSAGE:
+        return "a private message", None
     if entry.target_type == MEMBER:
         member = users.get(entry.target_id)
         if member is None:

@@ -1,4 +1,5 @@
-"""Moderation writes: reports, dismiss, hide and restore, locks, bans, guest review and roles.
+"""Moderation writes: reports, dismiss, hide and restore, locks, bans, guest review, reported
+private messages and roles.
 
 Each function checks its rule, makes one change and writes its log entry in the session; the
 caller commits once, so an action and its log entry land in one transaction or not at all.
@@ -21,7 +22,16 @@ from forum.extensions import db
 from forum.models.base import utcnow
 from forum.models.comments import Comment
 from forum.models.diseases import Disease
-from forum.models.moderation import COMMENT, MEMBER, QUESTION, Ban, ModerationAction, Report
+from forum.models.messages import Message, MessageReport
+from forum.models.moderation import (
+    COMMENT,
+    MEMBER,
+    MESSAGE,
+    QUESTION,
+    Ban,
+    ModerationAction,
+    Report,
+)
 from forum.models.questions import Question
 from forum.models.users import User
 from forum.moderation.bans import BAN_LENGTHS, active_ban, forget_active_bans
@@ -327,6 +337,52 @@ def dismiss_reports(moderator: User, target: Target) -> int:
         _unhide(target)
         log_action("restore", moderator, target.kind, target.id, target.item.author_id)
     return count
+
+
+# -- reported private messages ---------------------------------------------------------------
+
+
+def _close_message_reports(message_id: int) -> int:
+    """Close the message's open reports; gives how many (0 when another moderator was first)."""
+    result = db.session.execute(
+        update(MessageReport)
+        .where(MessageReport.message_id == message_id, MessageReport.resolved_at.is_(None))
+        .values(resolved_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount or 0
+
+
+def dismiss_message_report(moderator: User, report: MessageReport) -> None:
+    """Close a message's report as handled, the message left as it is. Logged, not publicly."""
+    _require_moderator(moderator)
+    message = db.session.get(Message, report.message_id)
+    count = _close_message_reports(message.id)
+    if not count:
+        raise ModerationRefused("This report is already closed.", 409)
+    log_action("dismiss", moderator, MESSAGE, message.id, message.sender_id, detail=str(count))
+
+
+def remove_message(moderator: User, report: MessageReport, reason: str) -> None:
+    """Take a reported message out of its conversation (both members see "message removed"; the
+    text is kept, unseen) and close its reports. The public log records it with the reason but
+    without the text or the conversation; the sender is told."""
+    _require_moderator(moderator)
+    message = db.session.get(Message, report.message_id)
+    sender = db.session.get(User, message.sender_id) if message.sender_id else None
+    problem = acting_against_problem(moderator, sender)
+    if problem:
+        raise ModerationRefused(problem, 403)
+    removed = db.session.execute(
+        update(Message)
+        .where(Message.id == message.id, Message.removed_at.is_(None))
+        .values(removed_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    if not removed.rowcount:
+        raise ModerationRefused("This message is already removed.", 409)
+    _close_message_reports(message.id)
+    log_action("hide", moderator, MESSAGE, message.id, message.sender_id, reason=reason)
 
 
 # -- locks ------------------------------------------------------------------------------------

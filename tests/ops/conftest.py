@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import os
 import uuid
 from pathlib import Path
 
 import pytest
 from flask_migrate import upgrade
-from itsdangerous import URLSafeTimedSerializer
 
 from forum.extensions import db
-from tests.conftest import make_test_app, session_for
+from tests.conftest import make_test_app
 from tests.servers import (
     ROOT,
     Gunicorn,
@@ -114,15 +112,3 @@ def started_requests(notes: Path) -> dict[str, int]:
         pid, _, request_id = line.partition(" ")
         begun[request_id] = int(pid)
     return begun
-
-
-def signed_in_headers(app, user=None) -> dict[str, str]:
-    """A signed session cookie (for `user`, or a visitor) with a CSRF token, and its header."""
-    raw = os.urandom(20).hex()
-    session = {**(session_for(user) if user else {}), "csrf_token": raw}
-    cookie = app.session_interface.get_signing_serializer(app).dumps(session)
-    token = URLSafeTimedSerializer(app.secret_key, salt="wtf-csrf-token").dumps(raw)
-    return {
-        "Cookie": f"{app.config['SESSION_COOKIE_NAME']}={cookie}",
-        "X-CSRFToken": token,
-    }

@@ -19,8 +19,8 @@ from sqlalchemy import func, select
 
 from forum.extensions import db
 from forum.models import Comment, Question, Vote
-from tests.ops.conftest import signed_in_headers, started_requests, traced_config
-from tests.servers import LoadGenerator, logged_at, wait_for
+from tests.ops.conftest import started_requests, traced_config
+from tests.servers import LoadGenerator, logged_at, signed_in_headers, wait_for
 
 # Signals to gunicorn under load: run once, in the ops set (CI runs it in the SQLite pass).
 pytestmark = [pytest.mark.slow, pytest.mark.ops]

@@ -7,8 +7,7 @@ import itertools
 
 import pytest
 
-from tests.ops.conftest import signed_in_headers
-from tests.servers import request, wait_for
+from tests.servers import request, signed_in_headers, wait_for
 
 pytestmark = [pytest.mark.ops, pytest.mark.slow]
 

@@ -85,6 +85,7 @@ def cluster(private_postgres, tmp_path_factory):
                 "REDIS_URL": redis.url,
                 "SECRET_KEY": SECRET,
                 "FORUM_ENV": "production",
+                "TRUSTED_HOSTS": "127.0.0.1",
                 "PROXY_FIX": "1",
                 "RATELIMIT_LOGIN_IP": "1000 per minute",
                 "RATELIMIT_LOGIN_ACCOUNT": f"{ACCOUNT_LIMIT} per minute",
