@@ -394,6 +394,14 @@ class Gunicorn:
         return stop_process(self.process, sig, timeout) if self.process else 0
 
 
+def assert_clean_log(server) -> None:
+    """No error in a server's log: the request log is JSON lines, so a 500 is '"status": 500'."""
+    log = server.log()
+    assert "database is locked" not in log, log[-3000:]
+    assert "Traceback" not in log and '"traceback"' not in log, log[-3000:]
+    assert '"status": 500' not in log, log[-3000:]
+
+
 @contextlib.contextmanager
 def sync_gunicorn(database_url: str, secret_key: str, log_path: Path) -> Iterator[Gunicorn]:
     """gunicorn with four plain sync workers on `database_url`, rate limits off, for tests that

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from forum.extensions import db
 from forum.models import Question, Vote
-from tests.servers import Gunicorn, burst, signed_in_headers, sync_gunicorn
+from tests.servers import assert_clean_log, burst, signed_in_headers, sync_gunicorn
 
 pytestmark = pytest.mark.slow
 
@@ -33,13 +33,6 @@ def _stored(question) -> tuple[int, int]:
     count = db.session.scalar(select(Question.vote_count).where(Question.id == question.id))
     db.session.remove()
     return rows, count
-
-
-def _assert_clean_log(server: Gunicorn) -> None:
-    log = server.log()
-    assert "database is locked" not in log
-    assert "Traceback" not in log and '"traceback"' not in log
-    assert '"status": 500' not in log
 
 
 @pytest.fixture
@@ -71,7 +64,7 @@ def test_fifty_members_voting_at_once_give_fifty_votes(app, make, voted, gunicor
 
     assert Counter(statuses) == Counter({200: 25, 303: 25})
     assert _stored(voted) == (50, 50)
-    _assert_clean_log(gunicorn)
+    assert_clean_log(gunicorn)
 
 
 def test_one_member_sending_twenty_votes_at_once_keeps_count_and_rows_equal(
@@ -87,4 +80,4 @@ def test_one_member_sending_twenty_votes_at_once_keeps_count_and_rows_equal(
     rows, count = _stored(voted)
     assert rows == count
     assert rows in (0, 1)
-    _assert_clean_log(gunicorn)
+    assert_clean_log(gunicorn)
