@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import current_app, request, session, url_for
+from flask import current_app, get_template_attribute, request, session, url_for
 from flask_login import current_user
+from markupsafe import Markup
 
-from forum.comments import threads
+from forum.comments import shared_list, threads
 from forum.comments.forms import CommentForm
 from forum.comments.links import comment_links
 from forum.comments.threads import ORDERS, ThreadPage, Viewer
@@ -145,6 +146,9 @@ class CommentSection:
     # Why no comment form is shown to someone who could otherwise post (locked, removed,
     # banned), or None.
     closed_notice: str | None = None
+    # The thread list already rendered (shared by ordinary members), or None: the template
+    # renders `page.threads` itself.
+    threads_html: Markup | None = None
 
 
 def page_arg() -> int:
@@ -185,15 +189,25 @@ def comment_section(
         page_number = threads.page_of_thread(
             question, open_root, order, config["COMMENTS_PER_PAGE"]
         )
-    page = threads.thread_page(
-        question,
-        current_viewer(),
-        order,
-        page_number,
-        config["COMMENTS_PER_PAGE"],
-        config["REPLIES_SHOWN"],
-        open_root=open_root,
-    )
+    viewer = current_viewer()
+    per_page, replies_shown = config["COMMENTS_PER_PAGE"], config["REPLIES_SHOWN"]
+    # An ordinary member's list is the one every such member sees (forum.comments.shared_list).
+    key = None
+    if open_form is None:
+        key = shared_list.shared_key(
+            question, viewer, (order, page_number, open_root, per_page, replies_shown)
+        )
+    kept = shared_list.get(key)
+    if kept is not None:
+        page, threads_html = kept.page, kept.html
+    else:
+        page = threads.thread_page(
+            question, viewer, order, page_number, per_page, replies_shown, open_root=open_root
+        )
+        threads_html = None
+        if key is not None:
+            threads_html = get_template_attribute("comments/_list.html", "threads")(page.threads)
+            shared_list.put(key, threads_html, page)
     closed_notice = closed_discussion_notice(question)
     may_post = (current_user.is_authenticated or config["GUEST_COMMENTS"]) and not closed_notice
     base = {"comment_order": order} if order != "oldest" else {}
@@ -228,6 +242,7 @@ def comment_section(
         problem=problem,
         problem_target=shown_form.body.id if problem and shown_form is not None else None,
         closed_notice=closed_notice,
+        threads_html=threads_html,
     )
     return section
 

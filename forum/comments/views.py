@@ -26,7 +26,7 @@ from flask_login import current_user, login_required
 from flask_wtf.csrf import CSRFError
 
 from forum import errors, htmx
-from forum.comments import refusals, service, threads
+from forum.comments import refusals, service, shared_list, threads
 from forum.comments.forms import CommentForm
 from forum.comments.limits import TOO_FAST, limit_guests, limit_members
 from forum.comments.links import comment_links
@@ -55,6 +55,7 @@ bp = Blueprint("comments", __name__)
 bp.register_error_handler(CSRFError, refusals.stale_form)
 # templates/comments/_list.html builds every comment's links from these prefixes.
 bp.add_app_template_global(comment_links)
+bp.record_once(lambda state: shared_list.register(state.app))
 
 
 def _poster() -> Poster | None:

@@ -476,4 +476,6 @@ def reject_comment(moderator: User, comment: Comment) -> None:
     _require_moderator(moderator)
     _held_comment(comment)
     comment.deleted_at = utcnow()
+    # Its placeholder leaves the thread (or says "[deleted]" over replies): cached pages too.
+    pagecache.invalidate_question(comment.question_id)
     log_action("reject", moderator, COMMENT, comment.id, None)

@@ -1,0 +1,118 @@
+"""The thread list that every ordinary member sees alike, rendered once and kept per worker.
+
+Visitors get whole pages from forum/pagecache.py; a member's page cannot be shared (their name,
+their token, their vote), but most of it is the list of threads, and that list is the same
+for every member who is not a moderator and wrote nothing under the question: Reply (or not,
+for a banned member) and Report on each comment, the same role labels, the same removal
+notices. The list carries no CSRF token (delete and report forms are GET or htmx posts with
+the header token), so its HTML can be handed to any member of the same kind.
+
+Who is served from it is decided by `shared_key`: a member (not a visitor, not a moderator)
+with no comment under the question, on a page with no posted form open in a thread. Anyone
+else gets the list rendered for them, as before.
+
+Freshness is the page cache's: the key carries the disease's `page_version`, which every write
+that changes what the disease's pages show bumps in its own transaction (forum.pagecache), and
+it is read before the comments, so a list stored under a version was rendered from data at
+least as new. Entries expire after PAGE_CACHE_SECONDS ("5 minutes ago" stays near the truth),
+and the switch is the page cache's too: off when that is 0 and in debug mode. Each worker keeps
+its own store, given to the app with the comments blueprint: a list is rebuilt once per worker
+and version, and no Redis round trip is worth it for a list a worker renders in milliseconds.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from flask import Flask, current_app
+from markupsafe import Markup
+from sqlalchemy import and_, exists, select
+
+from forum.comments.threads import ThreadPage, Viewer
+from forum.extensions import db
+from forum.models.comments import Comment
+from forum.models.diseases import Disease
+from forum.models.questions import Question
+
+# Lists kept per worker, least recently used dropped first.
+MAX_ENTRIES = 256
+
+
+@dataclass(frozen=True)
+class SharedList:
+    """A rendered thread list and what the pager needs of its page (not its items)."""
+
+    html: Markup
+    page: ThreadPage
+
+
+class _Store:
+    def __init__(self, max_entries: int):
+        self.max_entries = max_entries
+        self._items: OrderedDict[tuple, tuple[float, SharedList]] = OrderedDict()
+        self._lock = threading.Lock()  # gthread workers share a process
+
+    def get(self, key: tuple) -> SharedList | None:
+        with self._lock:
+            item = self._items.get(key)
+            if item is None:
+                return None
+            if item[0] < time.monotonic():
+                del self._items[key]
+                return None
+            self._items.move_to_end(key)
+            return item[1]
+
+    def set(self, key: tuple, value: SharedList, ttl: int) -> None:
+        with self._lock:
+            self._items[key] = (time.monotonic() + ttl, value)
+            self._items.move_to_end(key)
+            while len(self._items) > self.max_entries:
+                self._items.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+
+def register(app: Flask) -> None:
+    """Give the app its store; none when PAGE_CACHE_SECONDS is 0 or in debug mode (where
+    templates change under a running server and nothing would drop the old lists)."""
+    if app.config["PAGE_CACHE_SECONDS"] > 0 and not app.debug:
+        app.extensions["shared_list"] = _Store(MAX_ENTRIES)
+
+
+def _store() -> _Store | None:
+    return current_app.extensions.get("shared_list")
+
+
+def shared_key(question: Question, viewer: Viewer, page_args: tuple) -> tuple | None:
+    """The key of the list this viewer may share, or None when it must be their own.
+
+    One query: the disease's page version and whether the member wrote anything under the
+    question (their own comments carry Edit and Delete, or a notice only they see).
+    """
+    if viewer.user_id is None or viewer.is_moderator or _store() is None:
+        return None
+    wrote_here = exists().where(
+        and_(Comment.question_id == question.id, Comment.author_id == viewer.user_id)
+    )
+    version, wrote = db.session.execute(
+        select(Disease.page_version, wrote_here).where(Disease.id == question.disease_id)
+    ).one()
+    if wrote:
+        return None
+    return (question.id, version, viewer.may_post, viewer.max_depth, *page_args)
+
+
+def get(key: tuple | None) -> SharedList | None:
+    return _store().get(key) if key is not None else None
+
+
+def put(key: tuple | None, html: Markup, page: ThreadPage) -> None:
+    if key is not None:
+        kept = ThreadPage([], page.order, page.page, page.has_more, page.last_root_id)
+        _store().set(key, SharedList(html, kept), current_app.config["PAGE_CACHE_SECONDS"])
