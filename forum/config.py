@@ -183,8 +183,9 @@ def load(instance_path: str) -> dict:
         "CONTENT_DIR": os.environ.get("CONTENT_DIR", ""),
         # Where the contact page sends people (moderation reports, privacy requests, press).
         "CONTACT_EMAIL": os.environ.get("CONTACT_EMAIL", "hello@rarecircle.example"),
-        # Speed (forum/pagecache.py, forum/assets.py). Visitors' pages are kept this many
-        # seconds at most (0 turns the cache off); any write touching a page drops it at once.
+        # Speed (forum/pagecache.py, forum/comments/shared_list.py, forum/assets.py). Visitors'
+        # pages and the thread lists ordinary members share are kept this many seconds at most
+        # (0 turns both off); any write touching a page drops it at once.
         "PAGE_CACHE_SECONDS": _env_int("PAGE_CACHE_SECONDS", 60),
         # Per worker, when pages are kept in process (no REDIS_URL).
         "PAGE_CACHE_MAX_MB": _env_int("PAGE_CACHE_MAX_MB", 32),

@@ -160,9 +160,12 @@ def vote(slug: str, question_slug: str):
             count=question.vote_count, reason=str(refused), message=str(refused), next=back
         )
         return _vote_response(disease, question, state, notice=str(refused), status=403)
-    db.session.commit()
     state = VoteState(count=result.count, voted=result.voted, next=back)
-    return _vote_response(disease, question, state)
+    # Answered before the commit: after it, SQLite would queue for the write lock again (a POST
+    # begins IMMEDIATE, forum.database) only to read the question back for the fragment.
+    response = _vote_response(disease, question, state)
+    db.session.commit()
+    return response
 
 
 def _vote_response(disease, question, state: VoteState, notice: str | None = None, status=200):
