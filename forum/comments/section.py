@@ -197,7 +197,7 @@ def comment_section(
         key = shared_list.shared_key(
             question, viewer, (order, page_number, open_root, per_page, replies_shown)
         )
-    kept = shared_list.get(key)
+    kept = shared_list.get(key, viewer.user_id)
     if kept is not None:
         page, threads_html = kept.page, kept.html
     else:
@@ -205,9 +205,9 @@ def comment_section(
             question, viewer, order, page_number, per_page, replies_shown, open_root=open_root
         )
         threads_html = None
-        if key is not None:
+        if key is not None and viewer.user_id not in page.author_ids:
             threads_html = get_template_attribute("comments/_list.html", "threads")(page.threads)
-            shared_list.put(key, threads_html, page)
+            shared_list.put(key, threads_html, page, viewer.user_id)
     closed_notice = closed_discussion_notice(question)
     may_post = (current_user.is_authenticated or config["GUEST_COMMENTS"]) and not closed_notice
     base = {"comment_order": order} if order != "oldest" else {}

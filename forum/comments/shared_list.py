@@ -7,9 +7,10 @@ for a banned member) and Report on each comment, the same role labels, the same 
 notices. The list carries no CSRF token (delete and report forms are GET or htmx posts with
 the header token), so its HTML can be handed to any member of the same kind.
 
-Who is served from it is decided by `shared_key`: a member (not a visitor, not a moderator)
-with no comment under the question, on a page with no posted form open in a thread. Anyone
-else gets the list rendered for them, as before.
+Who is served from it: a member (not a visitor, not a moderator) who wrote none of the
+comments the page loads, on a page with no posted form open in a thread. Anyone else gets the
+list rendered for them, as before; so does a member when the list is not kept yet, and the
+list rendered for them is kept when it is the shared one. The check costs no query.
 
 Freshness is the page cache's: the key carries the disease's `page_version`, which every write
 that changes what the disease's pages show bumps in its own transaction (forum.pagecache), and
@@ -29,11 +30,9 @@ from dataclasses import dataclass
 
 from flask import Flask, current_app
 from markupsafe import Markup
-from sqlalchemy import and_, exists, select
 
 from forum.comments.threads import ThreadPage, Viewer
 from forum.extensions import db
-from forum.models.comments import Comment
 from forum.models.diseases import Disease
 from forum.models.questions import Question
 
@@ -90,29 +89,28 @@ def _store() -> _Store | None:
 
 
 def shared_key(question: Question, viewer: Viewer, page_args: tuple) -> tuple | None:
-    """The key of the list this viewer may share, or None when it must be their own.
+    """The key of the list an ordinary member may share, or None for a visitor or a moderator.
 
-    One query: the disease's page version and whether the member wrote anything under the
-    question (their own comments carry Edit and Delete, or a notice only they see).
+    No query: the disease's page version comes from the row the page loaded first (before the
+    comments, so a list stored under it shows data at least as new).
     """
     if viewer.user_id is None or viewer.is_moderator or _store() is None:
         return None
-    wrote_here = exists().where(
-        and_(Comment.question_id == question.id, Comment.author_id == viewer.user_id)
-    )
-    version, wrote = db.session.execute(
-        select(Disease.page_version, wrote_here).where(Disease.id == question.disease_id)
-    ).one()
-    if wrote:
-        return None
+    version = db.session.get(Disease, question.disease_id).page_version
     return (question.id, version, viewer.may_post, viewer.max_depth, *page_args)
 
 
-def get(key: tuple | None) -> SharedList | None:
-    return _store().get(key) if key is not None else None
+def get(key: tuple | None, user_id: int | None) -> SharedList | None:
+    """The kept list, unless this member wrote one of its comments (theirs carry Edit and
+    Delete, or a notice only they see)."""
+    kept = _store().get(key) if key is not None else None
+    return kept if kept is not None and user_id not in kept.page.author_ids else None
 
 
-def put(key: tuple | None, html: Markup, page: ThreadPage) -> None:
-    if key is not None:
-        kept = ThreadPage([], page.order, page.page, page.has_more, page.last_root_id)
+def put(key: tuple | None, html: Markup, page: ThreadPage, user_id: int | None) -> None:
+    """Keep the list rendered for `user_id`, if it is the one every other member sees."""
+    if key is not None and user_id not in page.author_ids:
+        kept = ThreadPage(
+            [], page.order, page.page, page.has_more, page.last_root_id, page.author_ids
+        )
         _store().set(key, SharedList(html, kept), current_app.config["PAGE_CACHE_SECONDS"])

@@ -109,6 +109,9 @@ class ThreadPage:
     has_more: bool
     # The last top-level comment on the page: where "more comments" continues from.
     last_root_id: int | None = None
+    # Every member who wrote a comment loaded for the page, shown or not: the page looks the
+    # same to any other ordinary member (forum.comments.shared_list).
+    author_ids: frozenset[int] = frozenset()
 
 
 def comment_rows(disease_id: int) -> Select:
@@ -250,6 +253,7 @@ def thread_page(
     has_more = len(ids) > per_page
     ids = ids[:per_page]
     rows = db.session.execute(comment_rows(question.disease_id).where(Comment.root_id.in_(ids)))
+    rows = rows.all() if ids else []
     items = flatten(rows, ids, viewer) if ids else []
     return ThreadPage(
         group_threads(fold(items, replies_shown, open_root)),
@@ -257,6 +261,7 @@ def thread_page(
         page,
         has_more,
         last_root_id=ids[-1] if ids else None,
+        author_ids=frozenset(row.author_id for row in rows if row.author_id is not None),
     )
 
 
