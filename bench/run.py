@@ -342,14 +342,15 @@ def drive(page: Page, base: str, baseline_url: str, member: Client, wrk: str, wo
     headers = dict(page.headers)
     source = headers.pop("X-From-Page", "/")
     probe = Client()
-    if page.member:
-        headers["Cookie"] = member.cookie_header()
-        probe = member
     if page.method == "POST":
-        # The token of the member's session, as the page gives it to htmx.
+        # The token of the member's session, as the page gives it to htmx. Fetched first: a
+        # session's first token changes its cookie, which wrk must then send.
         _, _, html = member.fetch(base + source)
         headers["X-CSRFToken"] = TOKEN.search(html.decode()).group(1)
         headers["Content-Type"] = "application/x-www-form-urlencoded"
+    if page.member:
+        headers["Cookie"] = member.cookie_header()
+        probe = member
     url = base + page.path
     # One request outside wrk: its size, its status and its SQL queries. A visitor's page is
     # asked until a worker answers from its cache, as wrk will see it (each worker has its own

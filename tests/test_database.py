@@ -1,8 +1,12 @@
 """Database settings that keep SQLite safe under several workers and PostgreSQL self-healing."""
 
+import fcntl
+import os
+
 import pytest
 from sqlalchemy import text
 
+from forum.database import WriteTurns
 from forum.extensions import db
 from tests.databases import suite_backend
 
@@ -68,3 +72,44 @@ def test_the_site_runs_on_postgres(postgres_url, tmp_path):
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+def _turn_is_free(app) -> bool:
+    """True when no connection holds the SQLite file's write turn (forum.database.WriteTurns)."""
+    fd = os.open(f"{db.engine.url.database}.writers", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return True
+    except BlockingIOError:
+        return False
+    finally:
+        os.close(fd)
+
+
+@sqlite_only
+def test_a_writing_request_holds_the_write_turn_until_its_connection_goes_back(app):
+    with app.test_request_context("/", method="POST"):
+        with db.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+            assert not _turn_is_free(app)  # another worker's writer waits here, not in SQLite
+            conn.commit()
+        assert _turn_is_free(app)
+    with app.test_request_context("/", method="GET"), db.engine.connect() as conn:
+        conn.execute(text("SELECT 1"))
+        assert _turn_is_free(app)  # readers never take it
+
+
+@sqlite_only
+def test_a_writer_waits_for_a_held_turn_no_longer_than_its_timeout(tmp_path):
+    turns = WriteTurns(str(tmp_path / "forum.db"), timeout=0.05)
+    holder, waiter = {}, {}
+    turns.take_turn(holder)
+
+    turns.take_turn(waiter)  # returns after the timeout, leaving the wait to SQLite
+    assert "write_turn" not in waiter
+
+    turns.give_back(holder)
+    turns.take_turn(waiter)
+    assert waiter["write_turn"]
+    for info in (holder, waiter):
+        turns.forget(info)
