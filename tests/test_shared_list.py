@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import pytest
 from flask import g
+from markupsafe import Markup
 
+from forum.comments import shared_list
+from forum.comments.threads import ThreadPage
 from forum.extensions import db
 from forum.models import Ban
 from forum.moderation import service as moderation
@@ -149,3 +152,15 @@ def test_off_without_the_page_cache(make, question, thread, app):
     first, first_queries = comment_list(reader(app, make.make_user("ana")), question)
     second, second_queries = comment_list(reader(app, make.make_user("ben")), question)
     assert first_queries == second_queries
+
+
+def test_a_worker_keeps_lists_up_to_its_byte_budget():
+    store = shared_list._Store(max_bytes=1000)
+    page = ThreadPage([], "oldest", 1, False)
+    store.set("first", shared_list.SharedList(Markup("x" * 600), page), ttl=60)
+    store.set("second", shared_list.SharedList(Markup("y" * 600), page), ttl=60)
+    store.set("too big", shared_list.SharedList(Markup("z" * 1001), page), ttl=60)
+
+    assert store.get("first") is None  # the least recently used went to make room
+    assert store.get("second").html == "y" * 600
+    assert store.get("too big") is None

@@ -36,9 +36,6 @@ from forum.extensions import db
 from forum.models.diseases import Disease
 from forum.models.questions import Question
 
-# Lists kept per worker, least recently used dropped first.
-MAX_ENTRIES = 256
-
 
 @dataclass(frozen=True)
 class SharedList:
@@ -49,9 +46,12 @@ class SharedList:
 
 
 class _Store:
-    def __init__(self, max_entries: int):
-        self.max_entries = max_entries
+    """Lists in this process, least recently used dropped first beyond `max_bytes`."""
+
+    def __init__(self, max_bytes: int):
+        self.max_bytes = max_bytes
         self._items: OrderedDict[tuple, tuple[float, SharedList]] = OrderedDict()
+        self._size = 0
         self._lock = threading.Lock()  # gthread workers share a process
 
     def get(self, key: tuple) -> SharedList | None:
@@ -60,28 +60,33 @@ class _Store:
             if item is None:
                 return None
             if item[0] < time.monotonic():
-                del self._items[key]
+                self._drop(key)
                 return None
             self._items.move_to_end(key)
             return item[1]
 
     def set(self, key: tuple, value: SharedList, ttl: int) -> None:
+        if len(value.html) > self.max_bytes:
+            return
         with self._lock:
+            if key in self._items:
+                self._drop(key)
             self._items[key] = (time.monotonic() + ttl, value)
-            self._items.move_to_end(key)
-            while len(self._items) > self.max_entries:
-                self._items.popitem(last=False)
+            self._size += len(value.html)
+            while self._size > self.max_bytes:
+                self._drop(next(iter(self._items)))
 
-    def clear(self) -> None:
-        with self._lock:
-            self._items.clear()
+    def _drop(self, key: tuple) -> None:
+        _, value = self._items.pop(key)
+        self._size -= len(value.html)
 
 
 def register(app: Flask) -> None:
     """Give the app its store; none when PAGE_CACHE_SECONDS is 0 or in debug mode (where
-    templates change under a running server and nothing would drop the old lists)."""
+    templates change under a running server and nothing would drop the old lists). It holds
+    up to PAGE_CACHE_MAX_MB of lists per worker, beside the page cache's own."""
     if app.config["PAGE_CACHE_SECONDS"] > 0 and not app.debug:
-        app.extensions["shared_list"] = _Store(MAX_ENTRIES)
+        app.extensions["shared_list"] = _Store(app.config["PAGE_CACHE_MAX_MB"] * 1024 * 1024)
 
 
 def _store() -> _Store | None:
