@@ -187,7 +187,8 @@ def load(instance_path: str) -> dict:
         # pages and the thread lists ordinary members share are kept this many seconds at most
         # (0 turns both off); any write touching a page drops it at once.
         "PAGE_CACHE_SECONDS": _env_int("PAGE_CACHE_SECONDS", 60),
-        # Per worker, when pages are kept in process (no REDIS_URL).
+        # Per worker, when pages are kept in process (no REDIS_URL); as much again for the
+        # thread lists members share (always in process).
         "PAGE_CACHE_MAX_MB": _env_int("PAGE_CACHE_MAX_MB", 32),
         "PAGE_CACHE_PREFIX": os.environ.get("PAGE_CACHE_PREFIX", "forum:page:"),
         # Compression of HTML, CSS and JavaScript when the client accepts it (Flask-Compress).
