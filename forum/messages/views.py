@@ -25,6 +25,7 @@ from forum.limits import member_or_address, retry_after, setting
 from forum.messages import service
 from forum.messages.forms import MessageForm, ReportForm
 from forum.models import MessageReport
+from forum.moderation import message_reports
 from forum.moderation import service as moderation
 from forum.moderation.forms import HideForm
 from forum.moderation.rules import HIDE_REASONS, hide_reason_text, is_moderator
@@ -249,7 +250,7 @@ def _report_action(report_id: int, done: str, action, *args):
 def dismiss_report(report_id: int):
     """For moderators: close the report as handled; the message stays as it is."""
     return _report_action(
-        report_id, "Report dismissed: the message stays.", moderation.dismiss_message_report
+        report_id, "Report dismissed: the message stays.", message_reports.dismiss_message_report
     )
 
 
@@ -266,6 +267,6 @@ def remove_message(report_id: int):
         report_id,
         "Message removed: neither member sees its text now. The public log records it "
         "without the text.",
-        moderation.remove_message,
+        message_reports.remove_message,
         hide_reason_text(form.reason.data, form.detail.data),
     )

@@ -22,11 +22,9 @@ from forum.extensions import db
 from forum.models.base import utcnow
 from forum.models.comments import Comment
 from forum.models.diseases import Disease
-from forum.models.messages import Message, MessageReport
 from forum.models.moderation import (
     COMMENT,
     MEMBER,
-    MESSAGE,
     QUESTION,
     Ban,
     ModerationAction,
@@ -256,7 +254,7 @@ def _is_staff(user: User | None) -> bool:
 # -- hiding, restoring, dismissing --------------------------------------------------------------
 
 
-def _require_moderator(actor: User) -> None:
+def require_moderator(actor: User) -> None:
     if not is_moderator(actor):
         raise ModerationRefused("Only moderators can do that.", 403)
 
@@ -299,7 +297,7 @@ def _add_to_question_count(disease_id: int, delta: int) -> None:
 
 def hide_item(moderator: User, target: Target, reason: str) -> None:
     """Hide the item with a public reason and close its reports; logged."""
-    _require_moderator(moderator)
+    require_moderator(moderator)
     problem = acting_against_problem(moderator, target.author)
     if problem:
         raise ModerationRefused(problem, 403)
@@ -314,7 +312,7 @@ def hide_item(moderator: User, target: Target, reason: str) -> None:
 
 def restore_item(moderator: User, target: Target) -> None:
     """Bring a hidden item back exactly as it was and close its reports; logged."""
-    _require_moderator(moderator)
+    require_moderator(moderator)
     if target.author is not None and target.author.id == moderator.id:
         raise ModerationRefused("You cannot restore your own content; ask another moderator.", 403)
     if not target.hidden:
@@ -326,7 +324,7 @@ def restore_item(moderator: User, target: Target) -> None:
 
 def dismiss_reports(moderator: User, target: Target) -> int:
     """Close the item's open reports as unfounded; an item the reports hid comes back."""
-    _require_moderator(moderator)
+    require_moderator(moderator)
     count = _resolve_reports(target, moderator, "dismissed")
     if not count:
         raise ModerationRefused(f"This {target.noun} has no open reports.", 409)
@@ -339,58 +337,12 @@ def dismiss_reports(moderator: User, target: Target) -> int:
     return count
 
 
-# -- reported private messages ---------------------------------------------------------------
-
-
-def _close_message_reports(message_id: int) -> int:
-    """Close the message's open reports; gives how many (0 when another moderator was first)."""
-    result = db.session.execute(
-        update(MessageReport)
-        .where(MessageReport.message_id == message_id, MessageReport.resolved_at.is_(None))
-        .values(resolved_at=utcnow())
-        .execution_options(synchronize_session=False)
-    )
-    return result.rowcount or 0
-
-
-def dismiss_message_report(moderator: User, report: MessageReport) -> None:
-    """Close a message's report as handled, the message left as it is. Logged, not publicly."""
-    _require_moderator(moderator)
-    message = db.session.get(Message, report.message_id)
-    count = _close_message_reports(message.id)
-    if not count:
-        raise ModerationRefused("This report is already closed.", 409)
-    log_action("dismiss", moderator, MESSAGE, message.id, message.sender_id, detail=str(count))
-
-
-def remove_message(moderator: User, report: MessageReport, reason: str) -> None:
-    """Take a reported message out of its conversation (both members see "message removed"; the
-    text is kept, unseen) and close its reports. The public log records it with the reason but
-    without the text or the conversation; the sender is told."""
-    _require_moderator(moderator)
-    message = db.session.get(Message, report.message_id)
-    sender = db.session.get(User, message.sender_id) if message.sender_id else None
-    problem = acting_against_problem(moderator, sender)
-    if problem:
-        raise ModerationRefused(problem, 403)
-    removed = db.session.execute(
-        update(Message)
-        .where(Message.id == message.id, Message.removed_at.is_(None))
-        .values(removed_at=utcnow())
-        .execution_options(synchronize_session=False)
-    )
-    if not removed.rowcount:
-        raise ModerationRefused("This message is already removed.", 409)
-    _close_message_reports(message.id)
-    log_action("hide", moderator, MESSAGE, message.id, message.sender_id, reason=reason)
-
-
 # -- locks ------------------------------------------------------------------------------------
 
 
 def lock_question(moderator: User, question: Question) -> None:
     """Close the question's discussion to new comments and replies; logged."""
-    _require_moderator(moderator)
+    require_moderator(moderator)
     if question.locked_at is not None:
         raise ModerationRefused("This discussion is already locked.", 409)
     question.locked_at = utcnow()
@@ -401,7 +353,7 @@ def lock_question(moderator: User, question: Question) -> None:
 
 def unlock_question(moderator: User, question: Question) -> None:
     """Open a locked discussion again; logged."""
-    _require_moderator(moderator)
+    require_moderator(moderator)
     if question.locked_at is None:
         raise ModerationRefused("This discussion is not locked.", 409)
     question.locked_at = None
@@ -416,7 +368,7 @@ def unlock_question(moderator: User, question: Question) -> None:
 def ban_member(moderator: User, member: User, length: str, reason: str) -> Ban:
     """Ban `member` for a day, a week or until lifted; a ban in force is replaced. Logged."""
     forget_active_bans()
-    _require_moderator(moderator)
+    require_moderator(moderator)
     problem = acting_against_problem(moderator, member)
     if problem:
         raise ModerationRefused(problem, 403)
@@ -441,7 +393,7 @@ def ban_member(moderator: User, member: User, length: str, reason: str) -> Ban:
 def lift_ban(moderator: User, member: User) -> None:
     """End the member's ban now; logged."""
     forget_active_bans()
-    _require_moderator(moderator)
+    require_moderator(moderator)
     problem = acting_against_problem(moderator, member)
     if problem:
         raise ModerationRefused(problem, 403)
@@ -463,7 +415,7 @@ def _held_comment(comment: Comment) -> None:
 
 def approve_comment(moderator: User, comment: Comment) -> None:
     """Publish a guest's held comment: everyone sees it, and it counts. Logged."""
-    _require_moderator(moderator)
+    require_moderator(moderator)
     _held_comment(comment)
     comment.held_at = None
     db.session.flush()
@@ -473,7 +425,7 @@ def approve_comment(moderator: User, comment: Comment) -> None:
 
 def reject_comment(moderator: User, comment: Comment) -> None:
     """Refuse a guest's held comment: it is deleted unseen. Logged."""
-    _require_moderator(moderator)
+    require_moderator(moderator)
     _held_comment(comment)
     comment.deleted_at = utcnow()
     # Its placeholder leaves the thread (or says "[deleted]" over replies): cached pages too.
