@@ -222,7 +222,10 @@ class Entry:
 
 
 class MemoryStore:
-    """Entries in this process, least recently used dropped first beyond `max_bytes`."""
+    """Entries in this process, least recently used dropped first beyond `max_bytes`.
+
+    An entry is anything with a `size` in bytes: a page here, a members' thread list in
+    forum/comments/shared_list.py."""
 
     def __init__(self, max_bytes: int):
         self.max_bytes = max_bytes

@@ -74,7 +74,7 @@ def test_the_site_runs_on_postgres(postgres_url, tmp_path):
         admin.dispose()
 
 
-def _turn_is_free(app) -> bool:
+def _turn_is_free() -> bool:
     """True when no connection holds the SQLite file's write turn (forum.database.WriteTurns)."""
     fd = os.open(f"{db.engine.url.database}.writers", os.O_RDWR | os.O_CREAT, 0o600)
     try:
@@ -91,12 +91,12 @@ def test_a_writing_request_holds_the_write_turn_until_its_connection_goes_back(a
     with app.test_request_context("/", method="POST"):
         with db.engine.connect() as conn:
             conn.execute(text("SELECT 1"))
-            assert not _turn_is_free(app)  # another worker's writer waits here, not in SQLite
+            assert not _turn_is_free()  # another worker's writer waits here, not in SQLite
             conn.commit()
-        assert _turn_is_free(app)
+        assert _turn_is_free()
     with app.test_request_context("/", method="GET"), db.engine.connect() as conn:
         conn.execute(text("SELECT 1"))
-        assert _turn_is_free(app)  # readers never take it
+        assert _turn_is_free()  # readers never take it
 
 
 @sqlite_only

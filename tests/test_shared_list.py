@@ -13,10 +13,10 @@ from forum.extensions import db
 from forum.models import Ban
 from forum.moderation import service as moderation
 from forum.moderation.service import load_target
-from tests.conftest import login
+from forum.pagecache import MemoryStore
 from tests.factories import make_comment
 from tests.html import elements, text
-from tests.test_pagecache import BrowserClient
+from tests.test_pagecache import member_of, page_url
 
 
 @pytest.fixture
@@ -44,16 +44,6 @@ def thread(make, question):
     return top
 
 
-def page_url(question) -> str:
-    return f"/diseases/scleromyxedema/questions/{question.slug}"
-
-
-def reader(app, user):
-    client = BrowserClient(app, app.response_class, use_cookies=True)
-    login(client, user)
-    return client
-
-
 def comment_list(client, question):
     g.pop("query_count", None)  # the test's app context outlives each request
     response = client.get(page_url(question))
@@ -71,8 +61,8 @@ def actions(html) -> list[str]:
 def test_two_members_get_the_same_list_and_the_second_costs_fewer_queries(
     app, make, question, thread
 ):
-    first, first_queries = comment_list(reader(app, make.make_user("ana")), question)
-    second, second_queries = comment_list(reader(app, make.make_user("ben")), question)
+    first, first_queries = comment_list(member_of(app, make.make_user("ana")), question)
+    second, second_queries = comment_list(member_of(app, make.make_user("ben")), question)
 
     def threads(html):
         return html[html.index('id="comment-list"') : html.index('id="comments-more"')]
@@ -88,17 +78,17 @@ def test_a_member_who_wrote_under_the_question_sees_their_own_controls(app, make
     make_comment(question, carla, "Gloves at night.")
     db.session.commit()
     # Another member's visit keeps the list, Carla's comment in it with Report.
-    other, _ = comment_list(reader(app, make.make_user("dan")), question)
+    other, _ = comment_list(member_of(app, make.make_user("dan")), question)
     assert "Gloves at night." in other and "Edit" not in actions(other)
 
-    html, _ = comment_list(reader(app, carla), question)
+    html, _ = comment_list(member_of(app, carla), question)
 
     assert "Gloves at night." in html
     assert "Edit" in actions(html) and "Delete" in actions(html)
 
 
 def test_a_new_comment_shows_at_once_to_members_served_the_kept_list(app, make, question, thread):
-    ana = reader(app, make.make_user("ana"))
+    ana = member_of(app, make.make_user("ana"))
     comment_list(ana, question)
     make_comment(question, make.make_user("eve"), "Paraffin baths helped me.")
     db.session.commit()
@@ -111,7 +101,7 @@ def test_a_new_comment_shows_at_once_to_members_served_the_kept_list(app, make, 
 def test_a_hidden_comment_is_a_notice_for_members_and_text_for_its_author(
     app, make, question, thread
 ):
-    ana = reader(app, make.make_user("ana"))
+    ana = member_of(app, make.make_user("ana"))
     comment_list(ana, question)
     mona = make.make_user("mona_mod", role="moderator")
     moderation.hide_item(mona, load_target("comment", thread.id), "misinformation")
@@ -119,7 +109,7 @@ def test_a_hidden_comment_is_a_notice_for_members_and_text_for_its_author(
 
     html, _ = comment_list(ana, question)
     author_html, _ = comment_list(
-        reader(app, db.session.get(type(mona), thread.author_id)), question
+        member_of(app, db.session.get(type(mona), thread.author_id)), question
     )
 
     assert "Warm water in the morning." not in html and "removed by a moderator" in html.lower()
@@ -127,14 +117,14 @@ def test_a_hidden_comment_is_a_notice_for_members_and_text_for_its_author(
 
 
 def test_moderators_and_banned_members_get_lists_of_their_own(app, make, question, thread):
-    comment_list(reader(app, make.make_user("ana")), question)
+    comment_list(member_of(app, make.make_user("ana")), question)
     mona = make.make_user("mona_mod", role="moderator")
     banned = make.make_user("bert_banned")
     db.session.add(Ban(user_id=banned.id, moderator_id=mona.id, reason="Spam."))
     db.session.commit()
 
-    moderator_html, _ = comment_list(reader(app, mona), question)
-    banned_html, _ = comment_list(reader(app, banned), question)
+    moderator_html, _ = comment_list(member_of(app, mona), question)
+    banned_html, _ = comment_list(member_of(app, banned), question)
 
     assert "Moderate" in actions(moderator_html)
     assert "Reply" not in actions(banned_html) and "Moderate" not in actions(banned_html)
@@ -142,20 +132,20 @@ def test_moderators_and_banned_members_get_lists_of_their_own(app, make, questio
 
 
 def test_the_kept_list_holds_no_csrf_token(app, make, question, thread):
-    html, _ = comment_list(reader(app, make.make_user("ana")), question)
+    html, _ = comment_list(member_of(app, make.make_user("ana")), question)
     listed = html[html.index('id="comment-list"') : html.index('id="comments-more"')]
     assert "csrf_token" not in listed
 
 
+@pytest.mark.parametrize("app_config", [{"PAGE_CACHE_SECONDS": 0, "QUERY_COUNT_HEADER": True}])
 def test_off_without_the_page_cache(make, question, thread, app):
-    app.extensions.pop("shared_list")
-    first, first_queries = comment_list(reader(app, make.make_user("ana")), question)
-    second, second_queries = comment_list(reader(app, make.make_user("ben")), question)
+    first, first_queries = comment_list(member_of(app, make.make_user("ana")), question)
+    second, second_queries = comment_list(member_of(app, make.make_user("ben")), question)
     assert first_queries == second_queries
 
 
 def test_a_worker_keeps_lists_up_to_its_byte_budget():
-    store = shared_list._Store(max_bytes=1000)
+    store = MemoryStore(max_bytes=1000)
     page = ThreadPage([], "oldest", 1, False)
     store.set("first", shared_list.SharedList(Markup("x" * 600), page), ttl=60)
     store.set("second", shared_list.SharedList(Markup("y" * 600), page), ttl=60)

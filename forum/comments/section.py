@@ -146,9 +146,8 @@ class CommentSection:
     # Why no comment form is shown to someone who could otherwise post (locked, removed,
     # banned), or None.
     closed_notice: str | None = None
-    # The thread list already rendered (shared by ordinary members), or None: the template
-    # renders `page.threads` itself.
-    threads_html: Markup | None = None
+    # The thread list, rendered here (or kept: forum.comments.shared_list).
+    threads_html: Markup = Markup("")
 
 
 def page_arg() -> int:
@@ -204,10 +203,9 @@ def comment_section(
         page = threads.thread_page(
             question, viewer, order, page_number, per_page, replies_shown, open_root=open_root
         )
-        threads_html = None
-        if key is not None and viewer.user_id not in page.author_ids:
-            threads_html = get_template_attribute("comments/_list.html", "threads")(page.threads)
-            shared_list.put(key, threads_html, page, viewer.user_id)
+        render = get_template_attribute("comments/_list.html", "threads")
+        threads_html = render(page.threads, open_form)
+        shared_list.put(key, threads_html, page, viewer.user_id)
     closed_notice = closed_discussion_notice(question)
     may_post = (current_user.is_authenticated or config["GUEST_COMMENTS"]) and not closed_notice
     base = {"comment_order": order} if order != "oldest" else {}

@@ -23,9 +23,6 @@ and version, and no Redis round trip is worth it for a list a worker renders in 
 
 from __future__ import annotations
 
-import threading
-import time
-from collections import OrderedDict
 from dataclasses import dataclass
 
 from flask import Flask, current_app
@@ -35,6 +32,7 @@ from forum.comments.threads import ThreadPage, Viewer
 from forum.extensions import db
 from forum.models.diseases import Disease
 from forum.models.questions import Question
+from forum.pagecache import MemoryStore
 
 
 @dataclass(frozen=True)
@@ -44,41 +42,10 @@ class SharedList:
     html: Markup
     page: ThreadPage
 
-
-class _Store:
-    """Lists in this process, least recently used dropped first beyond `max_bytes`."""
-
-    def __init__(self, max_bytes: int):
-        self.max_bytes = max_bytes
-        self._items: OrderedDict[tuple, tuple[float, SharedList]] = OrderedDict()
-        self._size = 0
-        self._lock = threading.Lock()  # gthread workers share a process
-
-    def get(self, key: tuple) -> SharedList | None:
-        with self._lock:
-            item = self._items.get(key)
-            if item is None:
-                return None
-            if item[0] < time.monotonic():
-                self._drop(key)
-                return None
-            self._items.move_to_end(key)
-            return item[1]
-
-    def set(self, key: tuple, value: SharedList, ttl: int) -> None:
-        if len(value.html) > self.max_bytes:
-            return
-        with self._lock:
-            if key in self._items:
-                self._drop(key)
-            self._items[key] = (time.monotonic() + ttl, value)
-            self._size += len(value.html)
-            while self._size > self.max_bytes:
-                self._drop(next(iter(self._items)))
-
-    def _drop(self, key: tuple) -> None:
-        _, value = self._items.pop(key)
-        self._size -= len(value.html)
+    @property
+    def size(self) -> int:
+        """What it weighs against the store's byte budget (forum.pagecache.MemoryStore)."""
+        return len(self.html)
 
 
 def register(app: Flask) -> None:
@@ -86,14 +53,15 @@ def register(app: Flask) -> None:
     templates change under a running server and nothing would drop the old lists). It holds
     up to PAGE_CACHE_MAX_MB of lists per worker, beside the page cache's own."""
     if app.config["PAGE_CACHE_SECONDS"] > 0 and not app.debug:
-        app.extensions["shared_list"] = _Store(app.config["PAGE_CACHE_MAX_MB"] * 1024 * 1024)
+        max_bytes = app.config["PAGE_CACHE_MAX_MB"] * 1024 * 1024
+        app.extensions["shared_list"] = MemoryStore(max_bytes)
 
 
-def _store() -> _Store | None:
+def _store() -> MemoryStore | None:
     return current_app.extensions.get("shared_list")
 
 
-def shared_key(question: Question, viewer: Viewer, page_args: tuple) -> tuple | None:
+def shared_key(question: Question, viewer: Viewer, page_args: tuple) -> str | None:
     """The key of the list an ordinary member may share, or None for a visitor or a moderator.
 
     No query: the disease's page version comes from the row the page loaded first (before the
@@ -102,17 +70,18 @@ def shared_key(question: Question, viewer: Viewer, page_args: tuple) -> tuple | 
     if viewer.user_id is None or viewer.is_moderator or _store() is None:
         return None
     version = db.session.get(Disease, question.disease_id).page_version
-    return (question.id, version, viewer.may_post, viewer.max_depth, *page_args)
+    parts = (question.id, version, viewer.may_post, viewer.max_depth, *page_args)
+    return ":".join(map(str, parts))
 
 
-def get(key: tuple | None, user_id: int | None) -> SharedList | None:
+def get(key: str | None, user_id: int | None) -> SharedList | None:
     """The kept list, unless this member wrote one of its comments (theirs carry Edit and
     Delete, or a notice only they see)."""
     kept = _store().get(key) if key is not None else None
     return kept if kept is not None and user_id not in kept.page.author_ids else None
 
 
-def put(key: tuple | None, html: Markup, page: ThreadPage, user_id: int | None) -> None:
+def put(key: str | None, html: Markup, page: ThreadPage, user_id: int | None) -> None:
     """Keep the list rendered for `user_id`, if it is the one every other member sees."""
     if key is not None and user_id not in page.author_ids:
         kept = ThreadPage(
